@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from seismic.models import Survey, SurveyImport
+from seismic.services import SAMPLE_UNITS
+
+
+class SurveyAxisSerializer(serializers.Serializer):
+    first = serializers.FloatField()
+    last = serializers.FloatField()
+    step = serializers.FloatField()
+    count = serializers.IntegerField()
+    unit = serializers.CharField()
+
+
+class SurveyGeometrySerializer(serializers.Serializer):
+    inline = SurveyAxisSerializer()
+    crossline = SurveyAxisSerializer()
+    sample = SurveyAxisSerializer()
+
+
+class SurveyOutputSerializer(serializers.ModelSerializer):
+    geometry = serializers.SerializerMethodField()
+    total_traces = serializers.IntegerField(read_only=True)
+    dead_traces = serializers.IntegerField(read_only=True)
+    has_ground_truth = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Survey
+        fields = ["id", "name", "description", "geometry", "domain", "dimensionality", "coordinate_system",
+                  "crs_wkt", "live_traces", "dead_traces", "total_traces", "data_sha256", "storage_format",
+                  "compression", "lossy", "quantized", "imported", "source_sha256", "has_ground_truth",
+                  "created_at"]
+
+    @extend_schema_field(SurveyGeometrySerializer)
+    def get_geometry(self, survey: Survey) -> dict[str, Any]:
+        def axis(prefix: str, unit: str) -> dict[str, Any]:
+            return {"first": getattr(survey, f"{prefix}_first"), "last": getattr(survey, f"{prefix}_last"),
+                    "step": getattr(survey, f"{prefix}_step"), "count": getattr(survey, f"{prefix}_count"),
+                    "unit": unit}
+
+        return {"inline": axis("inline", "unitless"), "crossline": axis("crossline", "unitless"),
+                "sample": axis("sample", survey.sample_unit)}
+
+    def get_has_ground_truth(self, survey: Survey) -> bool:
+        return survey.ground_truth is not None
+
+
+class SectionQuerySerializer(serializers.Serializer):
+    inline_min = serializers.FloatField(required=False)
+    inline_max = serializers.FloatField(required=False)
+    crossline_min = serializers.FloatField(required=False)
+    crossline_max = serializers.FloatField(required=False)
+    sample_min = serializers.FloatField(required=False)
+    sample_max = serializers.FloatField(required=False)
+
+    def ranges(self) -> dict[str, tuple[float | None, float | None]]:
+        data = self.validated_data
+        return {axis: (data.get(f"{axis}_min"), data.get(f"{axis}_max")) for axis in ("inline", "crossline", "sample")
+                if f"{axis}_min" in data or f"{axis}_max" in data}
+
+
+class SectionImageQuerySerializer(SectionQuerySerializer):
+    clip = serializers.FloatField(required=False, default=99.0, min_value=50.0, max_value=100.0)
+
+
+class SectionPercentilesSerializer(serializers.Serializer):
+    p1 = serializers.FloatField(allow_null=True)
+    p5 = serializers.FloatField(allow_null=True)
+    p10 = serializers.FloatField(allow_null=True)
+    p25 = serializers.FloatField(allow_null=True)
+    p50 = serializers.FloatField(allow_null=True)
+    p75 = serializers.FloatField(allow_null=True)
+    p90 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+
+
+class SectionStatisticsSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    live_traces = serializers.IntegerField()
+    dead_traces = serializers.IntegerField()
+    min = serializers.FloatField(allow_null=True)
+    max = serializers.FloatField(allow_null=True)
+    mean = serializers.FloatField(allow_null=True)
+    median = serializers.FloatField(allow_null=True)
+    std = serializers.FloatField(allow_null=True)
+    rms = serializers.FloatField(allow_null=True)
+    zero_crossings = serializers.FloatField(allow_null=True, help_text="Mean sign changes per live trace.")
+    data_range = serializers.FloatField(allow_null=True)
+    coefficient_of_variation = serializers.FloatField(allow_null=True)
+    percentiles = SectionPercentilesSerializer()
+    dominant_frequency_hz = serializers.FloatField(required=False)
+    band_hz = serializers.ListField(child=serializers.FloatField(), required=False, help_text="-6 dB band [low, high]")
+    bandwidth_hz = serializers.FloatField(required=False)
+    spectral_centroid_hz = serializers.FloatField(required=False)
+    notes = serializers.ListField(child=serializers.CharField())
+
+
+class SectionProvenanceSerializer(serializers.Serializer):
+    extraction_id = serializers.IntegerField()
+    data_sha256 = serializers.CharField(help_text="SHA-256 of the exact float32 array (C order) the statistics "
+                                                  "were computed from.")
+    survey_id = serializers.IntegerField()
+    survey_data_sha256 = serializers.CharField()
+    section_type = serializers.CharField()
+    section_number = serializers.FloatField()
+    ranges = serializers.DictField(child=serializers.ListField(child=serializers.FloatField()))
+    shape = serializers.ListField(child=serializers.IntegerField())
+    parameters = serializers.DictField()
+    openvds_version = serializers.CharField()
+    app_version = serializers.CharField()
+    principal = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class SectionOutputSerializer(serializers.Serializer):
+    survey_id = serializers.IntegerField()
+    section_type = serializers.CharField()
+    section_number = serializers.FloatField()
+    axes = serializers.ListField(child=serializers.DictField(), help_text="Annotation of the array's two axes.")
+    statistics = SectionStatisticsSerializer()
+    provenance = SectionProvenanceSerializer()
+    extraction_id = serializers.IntegerField()
+    image_url = serializers.CharField()
+    cannot_conclude = serializers.ListField(child=serializers.CharField())
+
+
+class SurveyImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    inline_byte = serializers.IntegerField(required=False, min_value=1, max_value=237)
+    crossline_byte = serializers.IntegerField(required=False, min_value=1, max_value=237)
+    two_d = serializers.BooleanField(required=False)
+    cdp_byte = serializers.IntegerField(required=False, min_value=1, max_value=237)
+    sample_unit = serializers.ChoiceField(choices=SAMPLE_UNITS, required=False)
+
+
+class SurveyImportOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SurveyImport
+        fields = ["id", "name", "status", "progress", "error", "survey", "original_filename", "options",
+                  "created_at", "finished_at"]
+
+
+class SurveyRegisterInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=1000, help_text="Local .vds path (under an allowed folder) or a cloud "
+                                                          "URL OpenVDS opens (s3://, azure://, gs://).")
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from seismic import services
+from seismic.api.permissions import CanManageSurveys
+from seismic.api.serializers import (
+    SectionImageQuerySerializer,
+    SectionOutputSerializer,
+    SectionQuerySerializer,
+    SurveyImportInputSerializer,
+    SurveyImportOutputSerializer,
+    SurveyOutputSerializer,
+    SurveyRegisterInputSerializer,
+)
+from seismic.descriptions import CANNOT_CONCLUDE, TOOLS
+from seismic.models import Survey, SurveyImport
+from vifsite.api import ApiView
+from vifsite.errors import InputError, NotFound
+from vifsite.vif.auth import principal_of
+
+_SECTION_PARAMS = [
+    OpenApiParameter("section_type", str, OpenApiParameter.PATH, enum=list(services.SECTION_KINDS)),
+    OpenApiParameter("section_number", float, OpenApiParameter.PATH),
+]
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise InputError(f"section_number must be a number, not {raw!r}.") from None
+
+
+class SurveyListApi(ApiView):
+    @extend_schema(operation_id="list_surveys", description=TOOLS["list_surveys"].description,
+                   responses=SurveyOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(SurveyOutputSerializer(Survey.objects.all(), many=True).data)
+
+
+class SurveyDetailApi(ApiView):
+    @extend_schema(operation_id="get_survey", description=TOOLS["get_survey"].description,
+                   responses=SurveyOutputSerializer)
+    def get(self, request: Request, survey_id: int) -> Response:
+        return Response(SurveyOutputSerializer(services.survey_get(survey_id=survey_id)).data)
+
+
+class SectionApi(ApiView):
+    @extend_schema(operation_id="extract_section", description=TOOLS["extract_section"].description,
+                   parameters=[SectionQuerySerializer, *_SECTION_PARAMS], responses=SectionOutputSerializer)
+    def get(self, request: Request, survey_id: int, section_type: str, section_number: str) -> Response:
+        query = SectionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        survey = services.survey_get(survey_id=survey_id)
+        section, extraction = services.section_extract(
+            survey=survey, kind=section_type, number=_number(section_number), ranges=query.ranges(),
+            principal=principal_of(request.user))
+        image_url = reverse("api:seismic:section-image", kwargs={
+            "survey_id": survey.pk, "section_type": section_type, "section_number": section_number})
+        if request.query_params:
+            image_url += "?" + request.query_params.urlencode()
+        return Response({
+            "survey_id": survey.pk,
+            "section_type": section.kind,
+            "section_number": section.number,
+            "axes": [{"name": a.name, "first": a.first, "last": a.last, "step": a.step, "count": a.count,
+                      "unit": a.unit} for a in section.axes],
+            "statistics": extraction.statistics,
+            "provenance": {
+                "extraction_id": extraction.pk, "data_sha256": extraction.array_sha256, "survey_id": survey.pk,
+                "survey_data_sha256": extraction.survey_data_sha256, "section_type": extraction.kind,
+                "section_number": extraction.number, "ranges": extraction.ranges, "shape": extraction.shape,
+                "parameters": extraction.parameters, "openvds_version": extraction.openvds_version,
+                "app_version": extraction.app_version, "principal": extraction.principal,
+                "created_at": extraction.created_at,
+            },
+            "extraction_id": extraction.pk,
+            "image_url": request.build_absolute_uri(image_url),
+            "cannot_conclude": CANNOT_CONCLUDE,
+        })
+
+
+class SectionImageApi(ApiView):
+    @extend_schema(operation_id="get_section_image", description=TOOLS["get_section_image"].description,
+                   parameters=[SectionImageQuerySerializer, *_SECTION_PARAMS],
+                   responses={(200, "image/png"): bytes})
+    def get(self, request: Request, survey_id: int, section_type: str, section_number: str) -> HttpResponse:
+        query = SectionImageQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        survey = services.survey_get(survey_id=survey_id)
+        section = services.section_read(survey=survey, kind=section_type, number=_number(section_number),
+                                        ranges=query.ranges())
+        png = services.section_png(section=section, clip_percentile=query.validated_data["clip"])
+        response = HttpResponse(png, content_type="image/png")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class SurveyImportCreateApi(ApiView):
+    permission_classes = [CanManageSurveys]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(operation_id="import_segy", request={"multipart/form-data": SurveyImportInputSerializer},
+                   responses={202: SurveyImportOutputSerializer},
+                   description="Upload a SEG-Y file; it is checked, then imported with OpenVDS in the background. "
+                               "Poll the returned import until its status is succeeded (its survey is then set) "
+                               "or failed (its error says what is wrong; nothing is registered).")
+    def post(self, request: Request) -> Response:
+        data = SurveyImportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        upload, name, description = values.pop("file"), values.pop("name"), values.pop("description")
+        job = services.survey_import_queue(upload=upload, name=name, description=description, options=values,
+                                           created_by=principal_of(request.user))
+        job.refresh_from_db()
+        return Response(SurveyImportOutputSerializer(job).data, status=202)
+
+
+class SurveyImportDetailApi(ApiView):
+    permission_classes = [CanManageSurveys]
+
+    @extend_schema(operation_id="get_survey_import", responses=SurveyImportOutputSerializer)
+    def get(self, request: Request, import_id: int) -> Response:
+        try:
+            job = SurveyImport.objects.get(pk=import_id)
+        except SurveyImport.DoesNotExist:
+            raise NotFound(f"No survey import with id {import_id}.") from None
+        return Response(SurveyImportOutputSerializer(job).data)
+
+
+class SurveyRegisterApi(ApiView):
+    permission_classes = [CanManageSurveys]
+
+    @extend_schema(operation_id="register_vds", request=SurveyRegisterInputSerializer,
+                   responses={201: SurveyOutputSerializer},
+                   description="Register an existing VDS (a local file under an allowed folder, or a cloud URL) "
+                               "as a survey without importing it.")
+    def post(self, request: Request) -> Response:
+        data = SurveyRegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        survey = services.survey_register_vds(created_by=principal_of(request.user), **data.validated_data)
+        return Response(SurveyOutputSerializer(survey).data, status=201)
+
+
+class ToolManifestApi(ApiView):
+    @extend_schema(operation_id="tool_manifest", responses=dict,
+                   description="The agent tools with their descriptions and JSON-schema parameters, in the "
+                               "function-calling shape agents load directly.")
+    def get(self, request: Request) -> Response:
+        return Response({"tools": [tool.manifest() for tool in TOOLS.values()]})

@@ -1,0 +1,371 @@
+"""Workflows of the seismic app: registering surveys and extracting sections with provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from seismic import imaging, segy, stats, vds
+from seismic.models import Extraction, Survey, SurveyImport
+from vifsite.errors import Conflict, InputError, NotFound
+from vifsite.version import APP_VERSION
+
+SAMPLE_UNITS = ("ms", "m", "ft")
+SECTION_KINDS = ("inline", "crossline", "timeslice")
+# The axes a section of each kind returns, in array order: (traces or rows, samples or columns).
+SECTION_AXES = {"inline": ("crossline", "sample"), "crossline": ("inline", "sample"),
+                "timeslice": ("inline", "crossline")}
+FIXED_AXIS = {"inline": "inline", "crossline": "crossline", "timeslice": "sample"}
+
+ProgressCallback = Callable[[float], None]
+
+
+# --- Surveys ----------------------------------------------------------------------------------
+
+def _check_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InputError("A survey needs a name.")
+    if len(name) > 200:
+        raise InputError("A survey name is at most 200 characters.")
+    if Survey.objects.filter(name=name).exists():
+        raise Conflict(f"A survey named {name!r} already exists; choose another name.")
+    return name
+
+
+def _check_header_byte(label: str, value: int) -> int:
+    if not 1 <= int(value) <= 237:
+        raise InputError(f"{label} must be a trace-header byte position between 1 and 237, not {value}.")
+    return int(value)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _survey_create(*, url: str, name: str, description: str, created_by: str, imported: bool,
+                   source_segy: str = "", source_sha256: str = "", import_log: str = "",
+                   ground_truth: dict[str, Any] | None = None) -> Survey:
+    try:
+        geometry = vds.read_geometry(url)
+        data_sha256, live = vds.scan_volume(url, geometry)
+    except vds.VolumeError as exc:
+        raise InputError(str(exc)) from exc
+    if live == 0:
+        raise InputError("The volume has no live trace: its geometry could not be worked out from the headers "
+                         "(check the inline/crossline header bytes).")
+    try:
+        with transaction.atomic():
+            return Survey.objects.create(
+                name=name, description=description, vds_url=url, imported=imported, source_segy=source_segy,
+                source_sha256=source_sha256, ground_truth=ground_truth, live_traces=live,
+                data_sha256=data_sha256, import_log=import_log, created_by=created_by,
+                **Survey.geometry_fields(geometry),
+            )
+    except IntegrityError:
+        raise Conflict(f"A survey named {name!r} already exists; choose another name.") from None
+
+
+def survey_import_segy(
+    *,
+    path: str | os.PathLike[str],
+    name: str,
+    description: str = "",
+    inline_byte: int = 189,
+    crossline_byte: int = 193,
+    two_d: bool = False,
+    cdp_byte: int = 21,
+    sample_unit: str = "ms",
+    created_by: str = "",
+    progress: ProgressCallback | None = None,
+    ground_truth: dict[str, Any] | None = None,
+) -> Survey:
+    """Import a SEG-Y file with OpenVDS's SEGYImport and register it. On any failure nothing is
+    registered and no volume is left behind."""
+    name = _check_name(name)
+    if sample_unit not in SAMPLE_UNITS:
+        raise InputError(f"sample_unit must be one of {', '.join(SAMPLE_UNITS)}, not {sample_unit!r}.")
+    inline_byte = _check_header_byte("inline_byte", inline_byte)
+    crossline_byte = _check_header_byte("crossline_byte", crossline_byte)
+    cdp_byte = _check_header_byte("cdp_byte", cdp_byte)
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"No file at {path}.")
+    try:
+        info = segy.inspect(path)
+    except segy.SegyError as exc:
+        raise InputError(str(exc)) from exc
+    directory = Path(settings.VIFSITE_SURVEY_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"{slugify(name) or 'survey'}-{uuid.uuid4().hex[:10]}.vds"
+    partial = final.with_name(final.name + ".partial")
+    try:
+        try:
+            log = vds.segy_import(str(path), str(partial), inline_byte=inline_byte, crossline_byte=crossline_byte,
+                                  two_d=two_d, cdp_byte=cdp_byte, sample_unit=sample_unit, progress=progress)
+        except vds.ImportFailed as exc:
+            raise InputError(str(exc), log=exc.log) from exc
+        os.replace(partial, final)
+        header = (f"Source {path.name}: {info.traces} traces of {info.samples_per_trace} samples "
+                  f"({info.sample_format_name}, {info.byte_order}), interval {info.sample_interval_us} µs.")
+        survey = _survey_create(url=str(final), name=name, description=description, created_by=created_by,
+                                imported=True, source_segy=str(path), source_sha256=file_sha256(path),
+                                import_log=header + "\n" + log, ground_truth=ground_truth)
+    except BaseException:
+        vds.close(str(final))
+        for leftover in (partial, final):
+            if leftover.exists():
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        raise
+    if survey.live_traces != info.traces:
+        survey.import_log += (f"\nNote: the file holds {info.traces} traces but {survey.live_traces} cells of the "
+                              "grid are live (duplicate inline/crossline pairs?).")
+        survey.save(update_fields=["import_log"])
+    return survey
+
+
+def survey_register_vds(*, url: str, name: str, description: str = "", created_by: str = "",
+                        restrict_to_roots: bool = True) -> Survey:
+    """Register an existing VDS (a local file, or a cloud URL OpenVDS opens) without importing."""
+    name = _check_name(name)
+    url = (url or "").strip()
+    if not url:
+        raise InputError("Give the path or URL of a VDS.")
+    if "://" in url:
+        if not url.startswith(vds.CLOUD_SCHEMES):
+            raise InputError(f"Unsupported URL scheme; OpenVDS opens {', '.join(vds.CLOUD_SCHEMES)}.")
+    else:
+        path = Path(url).resolve()
+        if restrict_to_roots and not any(path.is_relative_to(Path(root).resolve())
+                                         for root in settings.VIFSITE_VDS_ROOTS):
+            raise InputError("That path is outside the folders volumes may be registered from "
+                             "(VIFSITE_VDS_ROOTS and the data directory).")
+        if not path.is_file():
+            raise InputError(f"No VDS file at {url}.")
+        url = str(path)
+    return _survey_create(url=url, name=name, description=description, created_by=created_by, imported=False)
+
+
+def survey_import_queue(*, upload: UploadedFile, name: str, description: str = "", options: Mapping[str, Any],
+                        created_by: str = "") -> SurveyImport:
+    """Store an uploaded SEG-Y file and queue its import (django-q2). The survey is registered by
+    the task, only if the import succeeds."""
+    name = _check_name(name)
+    sample_unit = options.get("sample_unit", "ms")
+    if sample_unit not in SAMPLE_UNITS:
+        raise InputError(f"sample_unit must be one of {', '.join(SAMPLE_UNITS)}, not {sample_unit!r}.")
+    for key in ("inline_byte", "crossline_byte", "cdp_byte"):
+        if key in options:
+            _check_header_byte(key, options[key])
+    directory = Path(settings.VIFSITE_UPLOAD_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    stored = directory / f"{uuid.uuid4().hex}.sgy"
+    with open(stored, "wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    job = SurveyImport.objects.create(name=name, description=description, source_path=str(stored),
+                                      original_filename=upload.name or "", options=dict(options),
+                                      created_by=created_by)
+    from django_q.tasks import async_task
+
+    transaction.on_commit(lambda: async_task("seismic.tasks.survey_import_run", job.pk,
+                                             task_name=f"import survey {job.pk}"))
+    return job
+
+
+def survey_import_run(*, survey_import_id: int) -> None:
+    """Run a queued import. Safe to deliver twice: only the first delivery claims the job."""
+    claimed = SurveyImport.objects.filter(pk=survey_import_id, status=SurveyImport.Status.PENDING).update(
+        status=SurveyImport.Status.RUNNING)
+    if not claimed:
+        return
+    job = SurveyImport.objects.get(pk=survey_import_id)
+
+    def progress(percent: float) -> None:
+        SurveyImport.objects.filter(pk=job.pk).update(progress=percent)
+
+    try:
+        survey = survey_import_segy(path=job.source_path, name=job.name, description=job.description,
+                                    created_by=job.created_by, progress=progress, **job.options)
+    except Exception as exc:
+        message = exc.message if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
+        log = getattr(exc, "details", {}).get("log", "") if isinstance(exc, InputError) else ""
+        SurveyImport.objects.filter(pk=job.pk).update(status=SurveyImport.Status.FAILED, error=message, log=log,
+                                                      finished_at=timezone.now())
+        Path(job.source_path).unlink(missing_ok=True)
+        return
+    SurveyImport.objects.filter(pk=job.pk).update(status=SurveyImport.Status.SUCCEEDED, progress=100.0,
+                                                  survey=survey, log=survey.import_log,
+                                                  finished_at=timezone.now())
+
+
+def survey_get(*, survey_id: int) -> Survey:
+    try:
+        return Survey.objects.get(pk=survey_id)
+    except Survey.DoesNotExist:
+        raise NotFound(f"No survey with id {survey_id}.") from None
+
+
+# --- Sections ---------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    survey: Survey
+    kind: str
+    number: float
+    data: np.ndarray  # (traces, samples) for inlines and crosslines; (inlines, crosslines) for timeslices
+    live: np.ndarray  # (traces,) or (inlines, crosslines)
+    axes: tuple[vds.Axis, vds.Axis]  # annotation of data's first and second dimension
+    notes: list[str]
+
+    @property
+    def vertical(self) -> bool:
+        return self.kind != "timeslice"
+
+    def ranges(self) -> dict[str, list[float]]:
+        return {axis.name: [axis.first, axis.last] for axis in self.axes}
+
+
+def _sub_axis(axis: vds.Axis, lo: float | None, hi: float | None) -> tuple[int, int]:
+    """Index range [i0, i1] of the grid values within [lo, hi] on ``axis``; full axis by default."""
+    first, last = axis.first, axis.last
+    lo = first if lo is None else lo
+    hi = last if hi is None else hi
+    for value in (lo, hi):
+        if not math.isfinite(value):
+            raise InputError(f"{axis.name} range bounds must be finite numbers.")
+    if lo > hi:
+        raise InputError(f"{axis.name} range is empty: {lo:g} is above {hi:g}.")
+    tolerance = 1e-6 * max(1.0, abs(axis.step))
+    if lo < first - tolerance or hi > last + tolerance:
+        raise InputError(f"{axis.name} range {lo:g}–{hi:g} lies outside the survey: valid {axis.name} values "
+                         f"are {axis.describe()}.", valid_range=[first, last], step=axis.step)
+    if axis.count == 1:
+        return 0, 0
+    i0 = max(0, math.ceil((lo - first) / axis.step - 1e-6))
+    i1 = min(axis.count - 1, math.floor((hi - first) / axis.step + 1e-6))
+    if i0 > i1:
+        raise InputError(f"{axis.name} range {lo:g}–{hi:g} holds no {axis.name} of the grid "
+                         f"({axis.describe()}).", valid_range=[first, last], step=axis.step)
+    return i0, i1
+
+
+def _axis_slice(axis: vds.Axis, i0: int, i1: int) -> vds.Axis:
+    return vds.Axis(name=axis.name, unit=axis.unit, count=i1 - i0 + 1, first=axis.value(i0),
+                    last=axis.value(i1), step=axis.step)
+
+
+def section_read(*, survey: Survey, kind: str, number: float,
+                 ranges: Mapping[str, tuple[float | None, float | None]] | None = None) -> Section:
+    """Read one section by its number in survey annotation, optionally cut to sub-ranges."""
+    if kind not in SECTION_KINDS:
+        raise InputError(f"section_type must be one of {', '.join(SECTION_KINDS)}, not {kind!r}.")
+    if not math.isfinite(number):
+        raise InputError("section_number must be a finite number.")
+    ranges = dict(ranges or {})
+    geometry = survey.geometry()
+    axes = {"inline": geometry.inline, "crossline": geometry.crossline, "sample": geometry.sample}
+    fixed_name = FIXED_AXIS[kind]
+    fixed_axis = axes[fixed_name]
+    if fixed_name in ranges and ranges[fixed_name] != (None, None):
+        raise InputError(f"A {kind} fixes the {fixed_name}; a {fixed_name} range does not apply.")
+    index = fixed_axis.index_of(number)
+    if index is None:
+        label = "time" if kind == "timeslice" and geometry.domain == "time" else (
+            "depth" if kind == "timeslice" else f"{kind} number")
+        raise InputError(f"{kind} {number:g} is not in this survey: valid {label}s are {fixed_axis.describe()}.",
+                         valid_range=[fixed_axis.first, fixed_axis.last], step=fixed_axis.step)
+    bounds = {fixed_name: (index, index)}
+    for name in SECTION_AXES[kind]:
+        lo, hi = ranges.get(name, (None, None))
+        bounds[name] = _sub_axis(axes[name], lo, hi)
+    lo_box = (bounds["inline"][0], bounds["crossline"][0], bounds["sample"][0])
+    hi_box = (bounds["inline"][1] + 1, bounds["crossline"][1] + 1, bounds["sample"][1] + 1)
+    try:
+        cube = vds.read_subset(survey.vds_url, geometry, lo_box, hi_box)
+        mask = vds.read_trace_mask(survey.vds_url, geometry, lo_box[:2], hi_box[:2])
+    except vds.VolumeError as exc:
+        raise InputError(f"The survey's volume cannot be read: {exc}", ) from exc
+    if kind == "inline":
+        data, live = cube[0], mask[0]
+    elif kind == "crossline":
+        data, live = cube[:, 0, :], mask[:, 0]
+    else:
+        data, live = cube[:, :, 0], mask
+    section_axes = tuple(_axis_slice(axes[name], *bounds[name]) for name in SECTION_AXES[kind])
+    notes: list[str] = []
+    if not geometry.has_trace_channel:
+        notes.append("This volume has no Trace channel: dead traces cannot be told from zero amplitudes and are "
+                     "counted as live.")
+    if geometry.lossy:
+        notes.append(f"The volume is lossy-compressed ({geometry.compression}): values are approximations.")
+    if geometry.quantized:
+        notes.append(f"Float samples are stored as {geometry.storage_format[-2:]}-bit integers in this volume: "
+                     "values are quantized.")
+    return Section(survey=survey, kind=kind, number=float(number), data=data, live=live,
+                   axes=section_axes, notes=notes)  # type: ignore[arg-type]
+
+
+def section_statistics(section: Section) -> dict[str, Any]:
+    survey = section.survey
+    interval = None
+    if survey.domain == Survey.Domain.TIME and survey.sample_unit == "ms" and survey.sample_step > 0:
+        interval = survey.sample_step / 1000.0
+    result = stats.section_statistics(section.data, section.live, vertical=section.vertical,
+                                      sample_interval_s=interval)
+    result["notes"] = section.notes + result["notes"]
+    return result
+
+
+def array_sha256(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array, dtype="<f4").tobytes()).hexdigest()
+
+
+def section_extract(*, survey: Survey, kind: str, number: float,
+                    ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
+                    principal: str) -> tuple[Section, Extraction]:
+    """Read a section, compute its statistics and record the provenance row."""
+    section = section_read(survey=survey, kind=kind, number=number, ranges=ranges)
+    statistics = section_statistics(section)
+    extraction = Extraction.objects.create(
+        survey=survey, kind=kind, number=section.number, ranges=section.ranges(),
+        parameters={"format": "float32", "statistics": "live samples only", "dead_trace_mask": "Trace channel"},
+        shape=list(section.data.shape), statistics=statistics, array_sha256=array_sha256(section.data),
+        survey_data_sha256=survey.data_sha256, openvds_version=vds.openvds_version(), app_version=APP_VERSION,
+        principal=principal,
+    )
+    return section, extraction
+
+
+def section_png(*, section: Section, clip_percentile: float = 99.0) -> bytes:
+    if not 50.0 <= clip_percentile <= 100.0:
+        raise InputError("clip must be a percentile between 50 and 100.")
+    first, second = section.axes
+    label = {"inline": "inline", "crossline": "crossline",
+             "sample": f"{section.survey.domain} ({section.survey.sample_unit})"}
+    title = f"{section.survey.name}  {section.kind} {section.number:g}"
+    if section.vertical:
+        return imaging.render_png(section.data.T, section.live[None, :], x_values=first.values(),
+                                  y_values=second.values(), x_label=label[first.name], y_label=label[second.name],
+                                  title=title, clip_percentile=clip_percentile)
+    return imaging.render_png(section.data, section.live, x_values=second.values(), y_values=first.values(),
+                              x_label=label[second.name], y_label=label[first.name], title=title,
+                              clip_percentile=clip_percentile)

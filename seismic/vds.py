@@ -1,0 +1,334 @@
+"""The only module that imports ``openvds``: opening volumes, geometry, reading subsets, the
+live-trace mask. Everything else asks it for numpy arrays.
+
+Handles are opened lazily and per process (a handle opened before ``fork()`` hangs in the child),
+and cached by URL: OpenVDS keeps decoded bricks in the handle, so the second read of a region is
+served from memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import openvds
+
+SAMPLE, CROSSLINE, INLINE = "sample", "crossline", "inline"
+# Axis names SEGYImport writes, by dimension: 0 is the fastest (samples).
+_SAMPLE_NAMES = {"Sample", "Time", "Depth"}
+_CROSSLINE_NAMES = {"Crossline", "CDP", "Trace"}
+_INLINE_NAMES = {"Inline"}
+CLOUD_SCHEMES = ("s3://", "azure://", "azureSAS://", "gs://", "http://", "https://", "dms://")
+
+
+class VolumeError(Exception):
+    """A volume cannot be opened or does not have the shape of a post-stack seismic volume."""
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    unit: str
+    count: int
+    first: float
+    last: float
+    step: float
+
+    def value(self, index: int) -> float:
+        return self.first + index * self.step
+
+    def values(self) -> np.ndarray:
+        return self.first + np.arange(self.count) * self.step
+
+    def index_of(self, value: float) -> int | None:
+        """Index of an annotation value on this axis' grid, or None when it is off the grid."""
+        if self.count == 1:
+            return 0 if abs(value - self.first) <= 1e-6 * max(1.0, abs(self.first)) else None
+        position = (value - self.first) / self.step
+        index = round(position)
+        if abs(position - index) > 1e-6 or not 0 <= index < self.count:
+            return None
+        return int(index)
+
+    def describe(self) -> str:
+        if self.count == 1:
+            return f"{_fmt(self.first)} (a single value)"
+        return f"{_fmt(self.first)} to {_fmt(self.last)} in steps of {_fmt(self.step)}"
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Geometry:
+    inline: Axis
+    crossline: Axis
+    sample: Axis
+    dimensionality: int
+    coordinate_system: dict[str, Any] = field(default_factory=dict)
+    crs_wkt: str = ""
+    storage_format: str = ""
+    compression: str = ""
+    lossy: bool = False
+    source_sample_format: int | None = None
+    has_trace_channel: bool = True
+
+    @property
+    def domain(self) -> str:
+        return "depth" if self.sample.unit.lower() in {"m", "ft", "meter", "meters", "foot", "feet"} else "time"
+
+    @property
+    def quantized(self) -> bool:
+        """Float samples stored as 8- or 16-bit integers: values are rounded, say so."""
+        float_source = self.source_sample_format in (1, 5, 6)
+        return float_source and self.storage_format in ("Format_U8", "Format_U16")
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["domain"] = self.domain
+        data["quantized"] = self.quantized
+        return data
+
+
+_handles: dict[tuple[int, str], Any] = {}
+_lock = threading.Lock()
+
+
+def _handle(url: str, connection: str = "") -> Any:
+    key = (os.getpid(), url)
+    handle = _handles.get(key)
+    if handle is None:
+        with _lock:
+            handle = _handles.get(key)
+            if handle is None:
+                if "://" not in url and not os.path.exists(url):
+                    raise VolumeError(f"No volume at {url}")
+                try:
+                    handle = openvds.open(url, connection)
+                except Exception as exc:  # openvds raises RuntimeError subclasses with the reason
+                    raise VolumeError(f"OpenVDS cannot open {url}: {exc}") from exc
+                _handles[key] = handle
+    return handle
+
+
+def close(url: str) -> None:
+    handle = _handles.pop((os.getpid(), url), None)
+    if handle is not None:
+        openvds.close(handle)
+
+
+def close_all() -> None:
+    for key in [k for k in _handles if k[0] == os.getpid()]:
+        openvds.close(_handles.pop(key))
+
+
+def openvds_version() -> str:
+    return f"{openvds.getOpenVDSName()} {openvds.getOpenVDSVersion()}"
+
+
+def _axis(descriptor: Any, name: str) -> Axis:
+    count = int(descriptor.getNumSamples())
+    first = float(descriptor.getCoordinateMin())
+    last = float(descriptor.getCoordinateMax())
+    step = (last - first) / (count - 1) if count > 1 else 0.0
+    return Axis(name=name, unit=str(descriptor.getUnit()), count=count, first=first, last=last, step=step)
+
+
+def _metadata(layout: Any) -> tuple[dict[str, Any], str, int | None]:
+    system: dict[str, Any] = {}
+    category = "SurveyCoordinateSystem"
+    for key in ("Origin", "InlineSpacing", "CrosslineSpacing"):
+        if layout.isMetadataDoubleVector2Available(category, key):
+            system[key[0].lower() + key[1:]] = list(layout.getMetadataDoubleVector2(category, key))
+    if layout.isMetadataStringAvailable(category, "Unit"):
+        system["unit"] = layout.getMetadataString(category, "Unit")
+    wkt = ""
+    if layout.isMetadataStringAvailable(category, "CRSWkt"):
+        wkt = layout.getMetadataString(category, "CRSWkt")
+    sample_format = None
+    if layout.isMetadataIntAvailable("SEGY", "DataSampleFormatCode"):
+        sample_format = int(layout.getMetadataInt("SEGY", "DataSampleFormatCode"))
+    return system, wkt, sample_format
+
+
+def read_geometry(url: str, connection: str = "") -> Geometry:
+    handle = _handle(url, connection)
+    layout = openvds.getLayout(handle)
+    dims = layout.getDimensionality()
+    descriptors = [layout.getAxisDescriptor(d) for d in range(dims)]
+    names = [str(d.getName()) for d in descriptors]
+    if dims == 3:
+        if names[0] not in _SAMPLE_NAMES or names[1] not in _CROSSLINE_NAMES or names[2] not in _INLINE_NAMES:
+            raise VolumeError(f"Not a post-stack 3D volume: axes are {names}, expected Sample, Crossline, Inline")
+        sample, crossline, inline = (_axis(descriptors[0], SAMPLE), _axis(descriptors[1], CROSSLINE),
+                                     _axis(descriptors[2], INLINE))
+    elif dims == 2:
+        if names[0] not in _SAMPLE_NAMES:
+            raise VolumeError(f"Not a post-stack 2D line: axes are {names}")
+        # A 2D line: its traces (CDPs) play the crossline's part on a single inline.
+        sample, crossline = _axis(descriptors[0], SAMPLE), _axis(descriptors[1], CROSSLINE)
+        inline = Axis(name=INLINE, unit="unitless", count=1, first=1.0, last=1.0, step=0.0)
+    else:
+        raise VolumeError(f"Volumes of {dims} dimensions are not supported (axes {names})")
+    if layout.getChannelCount() < 1:
+        raise VolumeError("The volume has no data channel")
+    channel = layout.getChannelDescriptor(0)
+    compression = openvds.getCompressionMethod(handle)
+    compression_name = str(compression).split(".")[-1]
+    lossy = bool(openvds.compressionMethod_IsWavelet(compression)) and "Lossless" not in compression_name
+    system, wkt, sample_format = _metadata(layout)
+    return Geometry(
+        inline=inline,
+        crossline=crossline,
+        sample=sample,
+        dimensionality=dims,
+        coordinate_system=system,
+        crs_wkt=wkt,
+        storage_format=str(channel.getFormat()).split(".")[-1],
+        compression=compression_name,
+        lossy=lossy,
+        source_sample_format=sample_format,
+        has_trace_channel=layout.getChannelIndex("Trace") >= 0,
+    )
+
+
+def _request(url: str, dims: int, lo: tuple[int, int, int], hi: tuple[int, int, int], channel: int) -> np.ndarray:
+    """Read [lo, hi) given as (inline, crossline, sample) indices; returns (inline, crossline, sample)."""
+    handle = _handle(url)
+    manager = openvds.getAccessManager(handle)
+    (il0, xl0, s0), (il1, xl1, s1) = lo, hi
+    if dims == 3:
+        vmin, vmax = (s0, xl0, il0, 0, 0, 0), (s1, xl1, il1, 1, 1, 1)
+    else:
+        vmin, vmax = (s0, xl0, 0, 0, 0, 0), (s1, xl1, 1, 1, 1, 1)
+    request = manager.requestVolumeSubset(vmin, vmax, channel=channel, format=openvds.VolumeDataFormat.Format_R32)
+    data = request.data
+    if data is None:
+        raise VolumeError(f"OpenVDS returned no data for {url}")
+    return np.asarray(data, dtype=np.float32).reshape(il1 - il0, xl1 - xl0, s1 - s0)
+
+
+def read_subset(url: str, geometry: Geometry, lo: tuple[int, int, int], hi: tuple[int, int, int]) -> np.ndarray:
+    """Amplitudes of the index box [lo, hi) as float32, shaped (inline, crossline, sample)."""
+    return _request(url, geometry.dimensionality, lo, hi, channel=0)
+
+
+def read_trace_mask(url: str, geometry: Geometry, lo: tuple[int, int], hi: tuple[int, int]) -> np.ndarray:
+    """Live traces of the (inline, crossline) index box [lo, hi), from the ``Trace`` channel.
+
+    A volume without that channel reports every trace live; callers say so, because its dead
+    traces then read as zeros indistinguishable from data.
+    """
+    if not geometry.has_trace_channel:
+        return np.ones((hi[0] - lo[0], hi[1] - lo[1]), dtype=bool)
+    handle = _handle(url)
+    channel = openvds.getLayout(handle).getChannelIndex("Trace")
+    mask = _request(url, geometry.dimensionality, (lo[0], lo[1], 0), (hi[0], hi[1], 1), channel=channel)
+    return mask[:, :, 0] > 0.5
+
+
+def scan_volume(url: str, geometry: Geometry, *, inlines_per_read: int = 16) -> tuple[str, int]:
+    """SHA-256 of every amplitude (float32, inline-major) and the number of live traces.
+
+    The hash identifies the data itself, whatever file or URL holds it.
+    """
+    digest = hashlib.sha256()
+    live = 0
+    nil, nxl, ns = geometry.inline.count, geometry.crossline.count, geometry.sample.count
+    for start in range(0, nil, inlines_per_read):
+        stop = min(nil, start + inlines_per_read)
+        block = read_subset(url, geometry, (start, 0, 0), (stop, nxl, ns))
+        digest.update(np.ascontiguousarray(block, dtype="<f4").tobytes())
+        live += int(read_trace_mask(url, geometry, (start, 0), (stop, nxl)).sum())
+    return digest.hexdigest(), live
+
+
+# --- SEG-Y import through OpenVDS's SEGYImport -------------------------------------------------
+
+class ImportFailed(Exception):
+    """SEGYImport did not produce a usable volume; the message carries its own words."""
+
+    def __init__(self, message: str, log: str) -> None:
+        super().__init__(message)
+        self.log = log
+
+
+def tool_path(name: str) -> str:
+    """An OpenVDS command-line tool from the ``openvds`` wheel, installed beside this Python."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if not found:
+        raise ImportFailed(f"{name} not found next to {sys.executable} nor on PATH: is the openvds wheel installed?", "")
+    return found
+
+
+_PROGRESS = None
+
+
+def segy_import(
+    source: str,
+    destination: str,
+    *,
+    inline_byte: int = 189,
+    crossline_byte: int = 193,
+    two_d: bool = False,
+    cdp_byte: int = 21,
+    sample_unit: str = "ms",
+    progress: Any = None,
+) -> str:
+    """Run SEGYImport from ``source`` to the VDS file ``destination``; return its log.
+
+    ``progress`` is called with the percentage done as SEGYImport reports it. Warnings that leave
+    a wrong volume behind (an inconsistent file size) are treated as failures.
+    """
+    import re
+    import subprocess
+
+    global _PROGRESS
+    if _PROGRESS is None:
+        _PROGRESS = re.compile(rb"(\d+(?:\.\d+)?) % Done")
+    command = [tool_path("SEGYImport"), "--vdsfile", destination, "--disable-print-text-header",
+               "--sample-unit", sample_unit]
+    if two_d:
+        command += ["--2d", "--header-field", f"EnsembleNumber={cdp_byte}:4"]
+    else:
+        command += ["--header-field", f"InlineNumber={inline_byte}:4",
+                    "--header-field", f"CrosslineNumber={crossline_byte}:4"]
+    command.append(source)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    chunks: list[bytes] = []
+    assert process.stdout is not None
+    last = -1.0
+    while True:
+        chunk = process.stdout.read1(4096)  # type: ignore[attr-defined]
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if progress is not None:
+            found = _PROGRESS.findall(chunk)
+            if found:
+                value = float(found[-1])
+                if value >= last + 1 or value == 100.0:
+                    last = value
+                    progress(value)
+    code = process.wait()
+    raw = b"".join(chunks).decode("utf-8", "replace")
+    log = _PROGRESS.sub(b"", raw.encode()).decode("utf-8", "replace")
+    log = "\n".join(line.rstrip() for line in log.splitlines() if line.strip())
+    problems = [line for line in log.splitlines()
+                if line.startswith("[") or "Warning: File size is inconsistent" in line or "rror" in line]
+    if code != 0 or any("inconsistent" in p for p in problems):
+        reason = "; ".join(p.strip() for p in problems) or f"SEGYImport exited with status {code}"
+        raise ImportFailed(f"SEGYImport could not import this file: {reason}", log)
+    return log

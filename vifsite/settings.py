@@ -1,0 +1,209 @@
+"""Settings for vifsite: one module, driven by the environment (see .env.example)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from vifsite.env import env_bool, env_float, env_int, env_list, env_path, env_rate, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DATA_DIR = env_path("VIFSITE_DATA_DIR", Path("var"), base=BASE_DIR)
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    configured = env_str("VIFSITE_SECRET_KEY", "")
+    if configured:
+        return configured
+    # One key per data directory, created on first start, so sessions survive restarts
+    # without a secret ever being committed.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("VIFSITE_DEBUG", False)
+ALLOWED_HOSTS = env_list("VIFSITE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("VIFSITE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "django_q",
+    "channels",
+    "vifsite.vif",
+    "seismic",
+    "review",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "vifsite.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "vifsite.wsgi.application"
+ASGI_APPLICATION = "vifsite.asgi.application"
+
+# --- Database -------------------------------------------------------------------------------
+SQLITE_BUSY_TIMEOUT_S = env_int("VIFSITE_SQLITE_BUSY_TIMEOUT_S", 20, minimum=1)
+_db_url = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+try:
+    _db = dj_database_url.parse(_db_url, conn_max_age=0)
+except Exception as exc:  # dj_database_url raises plain exceptions on unknown schemes
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this site can use: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers queue on the busy timeout instead of failing mid-transaction with "database is locked".
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_TIMEOUT_S,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "seismic:survey-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = DATA_DIR / "media"
+# Uploads of SEG-Y files go to disk, never to memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None
+
+# --- API ------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "vifsite.vif.auth.AgentKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["vifsite.vif.auth.PrincipalRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"principal": env_rate("VIFSITE_API_RATE", "600/min")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "vifsite.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+API_KEY_CUSTOM_HEADER = None  # Authorization: Api-Key <key>
+SPECTACULAR_SETTINGS = {
+    "TITLE": "vifsite API",
+    "DESCRIPTION": (
+        "Seismic data tools for LLM agents. Every number is computed from the data and carries "
+        "provenance; see each operation's description for what it can and cannot establish."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "vifsite.vif.auth.AgentKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
+                           "description": "Api-Key <key>"}
+        }
+    },
+    "SECURITY": [{"ApiKeyAuth": []}],
+}
+
+# --- Background work (django-q2, ORM broker) ---------------------------------------------------
+# retry > timeout and a bounded number of attempts: a task is never run twice concurrently and
+# never retried forever (django-q2's defaults do both).
+Q_CLUSTER = {
+    "name": "vifsite",
+    "orm": "default",
+    "workers": env_int("VIFSITE_Q_WORKERS", 2, minimum=1),
+    "timeout": 3600,
+    "retry": 3700,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "sync": env_bool("VIFSITE_Q_SYNC", False),
+}
+
+# --- Channels ---------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Seismic ----------------------------------------------------------------------------------
+VIFSITE_SURVEY_DIR = DATA_DIR / "surveys"
+VIFSITE_UPLOAD_DIR = DATA_DIR / "uploads"
+# Local folders a .vds may be registered from (the data directory always counts).
+VIFSITE_VDS_ROOTS = [str(DATA_DIR)] + env_list("VIFSITE_VDS_ROOTS", [])
+VIFSITE_PNG_CLIP_PERCENTILE = env_float("VIFSITE_PNG_CLIP_PERCENTILE", 99.0, minimum=50.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("VIFSITE_LOG_LEVEL", "INFO")},
+}
+
+if DEBUG is False:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = False
+    X_FRAME_OPTIONS = "DENY"

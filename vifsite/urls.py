@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+api_v1 = [
+    path("", include("seismic.api.urls")),
+    path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/v1/", include((api_v1, "api"))),
+    path("", include("seismic.urls")),
+]

@@ -1,0 +1,80 @@
+"""How agents authenticate: hashed, expiring API keys sent as ``Authorization: Api-Key <key>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from vifsite.vif.models import AgentKey
+
+KEYWORD = "Api-Key"
+
+
+@dataclass(frozen=True)
+class AgentPrincipal:
+    """``request.user`` for a request made with an agent key."""
+
+    key: AgentKey
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_staff: bool = False
+    is_superuser: bool = False
+    is_active: bool = True
+
+    @property
+    def username(self) -> str:
+        return self.key.principal
+
+    @property
+    def pk(self) -> str:
+        return self.key.principal
+
+    def __str__(self) -> str:
+        return self.key.principal
+
+
+class AgentKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, key = header.partition(" ")
+        if scheme != KEYWORD:
+            return None
+        key = key.strip()
+        if not key:
+            raise exceptions.AuthenticationFailed("Api-Key header without a key.")
+        try:
+            agent_key = AgentKey.objects.get_from_key(key)
+        except AgentKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Unknown API key.") from None
+        if agent_key.revoked:
+            raise exceptions.AuthenticationFailed("This API key has been revoked.")
+        if agent_key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        return AgentPrincipal(agent_key), agent_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return KEYWORD
+
+
+def principal_of(user: object) -> str:
+    """A stable label of who made a request, for provenance."""
+    if isinstance(user, AgentPrincipal):
+        return user.key.principal
+    username = getattr(user, "username", "")
+    return f"user:{username}" if username else "anonymous"
+
+
+class PrincipalRateThrottle(SimpleRateThrottle):
+    """Per agent key or per logged-in person (DRF has no throttling by default)."""
+
+    scope = "principal"
+
+    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+        if not getattr(request.user, "is_authenticated", False):
+            return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": principal_of(request.user)}
