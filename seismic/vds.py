@@ -204,9 +204,12 @@ def _request(url: str, dims: int, lo: tuple[int, int, int], hi: tuple[int, int, 
     (il0, xl0, s0), (il1, xl1, s1) = lo, hi
     if dims == 3:
         vmin, vmax = (s0, xl0, il0, 0, 0, 0), (s1, xl1, il1, 1, 1, 1)
+        group = openvds.DimensionsND.Dimensions_012
     else:
         vmin, vmax = (s0, xl0, 0, 0, 0, 0), (s1, xl1, 1, 1, 1, 1)
-    request = manager.requestVolumeSubset(vmin, vmax, channel=channel, format=openvds.VolumeDataFormat.Format_R32)
+        group = openvds.DimensionsND.Dimensions_01
+    request = manager.requestVolumeSubset(vmin, vmax, dimensionsND=group, channel=channel,
+                                          format=openvds.VolumeDataFormat.Format_R32)
     data = request.data
     if data is None:
         raise VolumeError(f"OpenVDS returned no data for {url}")
