@@ -50,9 +50,10 @@ class AgentKeyAuthentication(authentication.BaseAuthentication):
         try:
             agent_key = AgentKey.objects.get_from_key(key)
         except AgentKey.DoesNotExist:
+            revoked = AgentKey.objects.filter(prefix=key.partition(".")[0], revoked=True).first()
+            if revoked is not None and revoked.is_valid(key):
+                raise exceptions.AuthenticationFailed("This API key has been revoked.") from None
             raise exceptions.AuthenticationFailed("Unknown API key.") from None
-        if agent_key.revoked:
-            raise exceptions.AuthenticationFailed("This API key has been revoked.")
         if agent_key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
         return AgentPrincipal(agent_key), agent_key
