@@ -8,9 +8,7 @@ os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
 
 from vifsite.settings import *  # noqa: E402,F403
-from vifsite.settings import Q_CLUSTER, REST_FRAMEWORK, STATIC_ROOT  # noqa: E402
-
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+from vifsite.settings import Q_CLUSTER, REST_FRAMEWORK  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

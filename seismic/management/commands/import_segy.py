@@ -9,10 +9,15 @@ from vifsite.errors import InputError
 
 
 def terminal_progress(stream):  # type: ignore[no-untyped-def]
+    interactive = stream.isatty()
+    last = [-10.0]
+
     def report(percent: float) -> None:
-        stream.write(f"\rImporting with OpenVDS: {percent:5.1f} %")
-        if percent >= 100:
-            stream.write("\n")
+        if interactive:
+            stream.write(f"\rImporting with OpenVDS: {percent:5.1f} %" + ("\n" if percent >= 100 else ""))
+        elif percent >= last[0] + 10 or percent >= 100:
+            last[0] = percent
+            stream.write(f"Importing with OpenVDS: {percent:5.1f} %\n")
         stream.flush()
 
     return report

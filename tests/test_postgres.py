@@ -1,0 +1,89 @@
+"""The site on PostgreSQL (DATABASE_URL), in separate processes as it runs past one machine.
+
+Needs VIFSITE_TEST_POSTGRES_URL (``.ci/run`` exports it); without it, or without a reachable server,
+these tests report themselves skipped and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+import segyio
+from django.conf import settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+POSTGRES_URL = os.environ.get("VIFSITE_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture
+def pg_url():
+    if not POSTGRES_URL:
+        pytest.skip("VIFSITE_TEST_POSTGRES_URL is not set: PostgreSQL tests not run")
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}")
+    name = f"vifsite_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def manage(url: str, data_dir: Path, *args: str, check: bool = True, background: bool = False):
+    env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data_dir),
+           "DJANGO_SETTINGS_MODULE": "vifsite.settings"}
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
+    if background:
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_import_and_extract_on_postgresql(pg_url, tmp_path, segy_dir):
+    manage(pg_url, tmp_path, "migrate", "--noinput")
+    manage(pg_url, tmp_path, "import_segy", str(segy_dir / "f3_withdead.sgy"), "--name", "dead")
+    script = (
+        "from seismic.models import Survey, Extraction; from seismic import services; import json; "
+        "s = Survey.objects.get(name='dead'); "
+        "_, e = services.section_extract(survey=s, kind='crossline', number=880, principal='pg'); "
+        "print(json.dumps({'live': s.live_traces, 'vendor': __import__('django.db').db.connection.vendor, "
+        "'stats': e.statistics, 'rows': Extraction.objects.count()}))"
+    )
+    out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script).stdout)
+    assert out["vendor"] == "postgresql" and out["live"] == 239 and out["rows"] == 1
+    with segyio.open(str(segy_dir / "f3_withdead.sgy"), ignore_geometry=True) as f:
+        xl = f.attributes(segyio.TraceField.CROSSLINE_3D)[:]
+        live = f.trace.raw[:][xl == 880].astype(np.float64)
+    assert out["stats"]["live_traces"] == len(live)
+    assert out["stats"]["mean"] == pytest.approx(live.mean())
+    assert out["stats"]["std"] == pytest.approx(live.std())
+
+
+def test_two_processes_importing_one_name_register_one_survey(pg_url, tmp_path, segy_dir):
+    manage(pg_url, tmp_path, "migrate", "--noinput")
+    racers = [manage(pg_url, tmp_path, "import_segy", str(segy_dir / "penobscot_xl1155.sgy"), "--name", "same",
+                     background=True) for _ in range(2)]
+    results = [(racer.wait(timeout=120), racer.communicate()) for racer in racers]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1], results
+    loser_err = next(err for code, (_, err) in results if code == 1)
+    assert "already exists" in loser_err
+    count = manage(pg_url, tmp_path, "shell", "-v", "0", "-c",
+                   "from seismic.models import Survey; print(Survey.objects.filter(name='same').count())").stdout
+    assert count.strip() == "1"
+    # The loser's volume was removed: one VDS on disk, the winner's.
+    assert len(list((tmp_path / "surveys").glob("*.vds*"))) == 1
