@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from seismic import imaging, segy, stats, vds
 from seismic.models import Extraction, Survey, SurveyImport
-from vifsite.errors import Conflict, InputError, NotFound
+from vifsite.errors import Conflict, InputError, NotFound, Unavailable
 from vifsite.version import APP_VERSION
 
 SAMPLE_UNITS = ("ms", "m", "ft")
@@ -303,7 +303,7 @@ def section_read(*, survey: Survey, kind: str, number: float,
         cube = vds.read_subset(survey.vds_url, geometry, lo_box, hi_box)
         mask = vds.read_trace_mask(survey.vds_url, geometry, lo_box[:2], hi_box[:2])
     except vds.VolumeError as exc:
-        raise InputError(f"The survey's volume cannot be read: {exc}", ) from exc
+        raise Unavailable(f"The volume of survey {survey.pk} cannot be read now: {exc}") from exc
     if kind == "inline":
         data, live = cube[0], mask[0]
     elif kind == "crossline":

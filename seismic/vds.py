@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import subprocess
+import sys
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -263,20 +267,16 @@ class ImportFailed(Exception):
 
 def tool_path(name: str) -> str:
     """An OpenVDS command-line tool from the ``openvds`` wheel, installed beside this Python."""
-    import shutil
-    import sys
-    from pathlib import Path
-
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(beside):
+        return beside
     found = shutil.which(name)
     if not found:
         raise ImportFailed(f"{name} not found next to {sys.executable} nor on PATH: is the openvds wheel installed?", "")
     return found
 
 
-_PROGRESS = None
+_PROGRESS = re.compile(rb"(\d+(?:\.\d+)?) % Done")
 
 
 def segy_import(
@@ -295,12 +295,6 @@ def segy_import(
     ``progress`` is called with the percentage done as SEGYImport reports it. Warnings that leave
     a wrong volume behind (an inconsistent file size) are treated as failures.
     """
-    import re
-    import subprocess
-
-    global _PROGRESS
-    if _PROGRESS is None:
-        _PROGRESS = re.compile(rb"(\d+(?:\.\d+)?) % Done")
     command = [tool_path("SEGYImport"), "--vdsfile", destination, "--disable-print-text-header",
                "--sample-unit", sample_unit]
     if two_d:
@@ -326,8 +320,7 @@ def segy_import(
                     last = value
                     progress(value)
     code = process.wait()
-    raw = b"".join(chunks).decode("utf-8", "replace")
-    log = _PROGRESS.sub(b"", raw.encode()).decode("utf-8", "replace")
+    log = _PROGRESS.sub(b"", b"".join(chunks)).decode("utf-8", "replace")
     log = "\n".join(line.rstrip() for line in log.splitlines() if line.strip())
     problems = [line for line in log.splitlines()
                 if line.startswith("[") or "Warning: File size is inconsistent" in line or "rror" in line]

@@ -25,3 +25,9 @@ class NotFound(InputError):
 
 class Conflict(InputError):
     status_code = 409
+
+
+class Unavailable(InputError):
+    """Not the caller's fault: a resource the request needs (a volume) cannot be reached now."""
+
+    status_code = 503

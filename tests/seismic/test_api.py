@@ -237,3 +237,16 @@ def test_register_through_the_api(manager_agent, vds_dir):
     response = manager_agent.post(reverse("api:seismic:survey-register"), {"url": "s3x://b/f3", "name": "x"},
                                   format="json")
     assert response.status_code == 400
+
+
+def test_a_volume_gone_from_disk_is_503_not_a_crash(agent, vds_dir, tmp_path):
+    from seismic import services, vds
+
+    copy = tmp_path / "gone.vds"
+    copy.write_bytes((vds_dir / "f3.vds").read_bytes())
+    survey = services.survey_register_vds(url=str(copy), name="gone", restrict_to_roots=False)
+    vds.close(str(copy))
+    copy.unlink()
+    response = agent.get(section_url(survey))
+    assert response.status_code == 503 and "cannot be read now" in response.json()["detail"]
+    assert not Extraction.objects.exists()
