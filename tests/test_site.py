@@ -92,3 +92,17 @@ def test_bootstrap_creates_the_demo_survey_and_accounts_once(capsys, django_user
     call_command("bootstrap_demo", size="20x18x100")
     assert "Accounts created" not in capsys.readouterr().out
     assert Survey.objects.count() == 1 and django_user_model.objects.count() == 2
+
+
+def test_the_openapi_schema_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "ApiKeyAuth" in (tmp_path / "schema.yml").read_text()
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -157,13 +157,6 @@ SPECTACULAR_SETTINGS = {
         "vifsite.vif.auth.AgentKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {
-            "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "Authorization",
-                           "description": "Api-Key <key>"}
-        }
-    },
-    "SECURITY": [{"ApiKeyAuth": []}],
 }
 
 # --- Background work (django-q2, ORM broker) ---------------------------------------------------

@@ -1,0 +1,12 @@
+"""How the OpenAPI schema describes agent authentication (loaded by the app's ready())."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class AgentKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "vifsite.vif.auth.AgentKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "An agent key, sent as `Api-Key <key>` (manage.py create_agent_key)."}
