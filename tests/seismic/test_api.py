@@ -201,7 +201,7 @@ def test_importing_through_the_api_needs_permission_and_queues_the_import(agent,
         assert agent.post(url, {"file": handle, "name": "f3"}, format="multipart").status_code == 403
     with open(segy_dir / "f3.sgy", "rb") as handle, django_capture_on_commit_callbacks(execute=True):
         response = manager_agent.post(url, {"file": handle, "name": "f3 upload"}, format="multipart")
-    assert response.status_code == 202 and response.json()["status"] == "pending" 
+    assert response.status_code == 202 and response.json()["status"] == "pending"
     job_id = response.json()["id"]
     status = manager_agent.get(reverse("api:seismic:survey-import-detail", args=[job_id])).json()
     # Tests run django-q2 synchronously: the task has run by the time the transaction committed.
