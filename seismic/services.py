@@ -47,10 +47,13 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _check_header_byte(label: str, value: int) -> int:
-    if not 1 <= int(value) <= 237:
-        raise InputError(f"{label} must be a trace-header byte position between 1 and 237, not {value}.")
-    return int(value)
+def _check_import_options(*, sample_unit: str = "ms", **header_bytes: int) -> None:
+    """Refuse import options SEGYImport would misread: the sample unit and trace-header byte positions."""
+    if sample_unit not in SAMPLE_UNITS:
+        raise InputError(f"sample_unit must be one of {', '.join(SAMPLE_UNITS)}, not {sample_unit!r}.")
+    for label, value in header_bytes.items():
+        if not 1 <= int(value) <= 237:
+            raise InputError(f"{label} must be a trace-header byte position between 1 and 237, not {value}.")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -101,11 +104,8 @@ def survey_import_segy(
     """Import a SEG-Y file with OpenVDS's SEGYImport and register it. On any failure nothing is
     registered and no volume is left behind."""
     name = _check_name(name)
-    if sample_unit not in SAMPLE_UNITS:
-        raise InputError(f"sample_unit must be one of {', '.join(SAMPLE_UNITS)}, not {sample_unit!r}.")
-    inline_byte = _check_header_byte("inline_byte", inline_byte)
-    crossline_byte = _check_header_byte("crossline_byte", crossline_byte)
-    cdp_byte = _check_header_byte("cdp_byte", cdp_byte)
+    _check_import_options(sample_unit=sample_unit, inline_byte=inline_byte, crossline_byte=crossline_byte,
+                          cdp_byte=cdp_byte)
     path = Path(path)
     if not path.is_file():
         raise InputError(f"No file at {path}.")
@@ -169,12 +169,7 @@ def survey_import_queue(*, upload: UploadedFile, name: str, description: str = "
     """Store an uploaded SEG-Y file and queue its import (django-q2). The survey is registered by
     the task, only if the import succeeds."""
     name = _check_name(name)
-    sample_unit = options.get("sample_unit", "ms")
-    if sample_unit not in SAMPLE_UNITS:
-        raise InputError(f"sample_unit must be one of {', '.join(SAMPLE_UNITS)}, not {sample_unit!r}.")
-    for key in ("inline_byte", "crossline_byte", "cdp_byte"):
-        if key in options:
-            _check_header_byte(key, options[key])
+    _check_import_options(**{key: value for key, value in options.items() if key != "two_d"})
     directory = Path(settings.VIFSITE_UPLOAD_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     stored = directory / f"{uuid.uuid4().hex}.sgy"

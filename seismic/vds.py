@@ -58,6 +58,9 @@ class Axis:
             return None
         return int(index)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"first": self.first, "last": self.last, "step": self.step, "count": self.count, "unit": self.unit}
+
     def describe(self) -> str:
         if self.count == 1:
             return f"{_fmt(self.first)} (a single value)"

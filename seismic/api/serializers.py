@@ -38,13 +38,9 @@ class SurveyOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(SurveyGeometrySerializer)
     def get_geometry(self, survey: Survey) -> dict[str, Any]:
-        def axis(prefix: str, unit: str) -> dict[str, Any]:
-            return {"first": getattr(survey, f"{prefix}_first"), "last": getattr(survey, f"{prefix}_last"),
-                    "step": getattr(survey, f"{prefix}_step"), "count": getattr(survey, f"{prefix}_count"),
-                    "unit": unit}
-
-        return {"inline": axis("inline", "unitless"), "crossline": axis("crossline", "unitless"),
-                "sample": axis("sample", survey.sample_unit)}
+        geometry = survey.geometry()
+        return {"inline": geometry.inline.as_dict(), "crossline": geometry.crossline.as_dict(),
+                "sample": geometry.sample.as_dict()}
 
     def get_has_ground_truth(self, survey: Survey) -> bool:
         return survey.ground_truth is not None

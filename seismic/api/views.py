@@ -69,8 +69,7 @@ class SectionApi(ApiView):
             "survey_id": survey.pk,
             "section_type": section.kind,
             "section_number": section.number,
-            "axes": [{"name": a.name, "first": a.first, "last": a.last, "step": a.step, "count": a.count,
-                      "unit": a.unit} for a in section.axes],
+            "axes": [{"name": axis.name, **axis.as_dict()} for axis in section.axes],
             "statistics": extraction.statistics,
             "provenance": {
                 "extraction_id": extraction.pk, "data_sha256": extraction.array_sha256, "survey_id": survey.pk,
