@@ -5,18 +5,9 @@ from typing import Any
 from django.db import models
 
 from seismic import vds
+from vifsite.appendonly import AppendOnlyError, AppendOnlyModel
 
-
-class AppendOnlyError(Exception):
-    """Raised on any attempt to change or remove an audit row."""
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs: Any) -> int:
-        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
+__all__ = ["AppendOnlyError", "Extraction", "Survey", "SurveyImport"]
 
 
 class Survey(models.Model):
@@ -143,7 +134,7 @@ class SurveyImport(models.Model):
         return f"{self.name} ({self.status})"
 
 
-class Extraction(models.Model):
+class Extraction(AppendOnlyModel):
     """Provenance of one section returned to someone: the audit trail. Append-only."""
 
     class Kind(models.TextChoices):
@@ -164,8 +155,8 @@ class Extraction(models.Model):
     app_version = models.CharField(max_length=50)
     principal = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = AppendOnlyQuerySet.as_manager()
+    vif_id = models.UUIDField(null=True, blank=True, unique=True,
+                              help_text="The ledger witness of this tool call.")
 
     class Meta:
         ordering = ["-id"]
@@ -173,11 +164,3 @@ class Extraction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.survey_id}:{self.kind}:{self.number:g} #{self.pk}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnlyError("Extraction rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise AppendOnlyError("Extraction rows are append-only")

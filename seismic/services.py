@@ -6,6 +6,7 @@ import hashlib
 import math
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from seismic import imaging, segy, stats, vds
 from seismic.models import Extraction, Survey, SurveyImport
 from vifsite.errors import Conflict, InputError, NotFound, Unavailable
 from vifsite.version import APP_VERSION
+from vifsite.vif import replay, signing
+from vifsite.vif import services as vif_services
 
 SAMPLE_UNITS = ("ms", "m", "ft")
 SECTION_KINDS = ("inline", "crossline", "timeslice")
@@ -334,20 +337,57 @@ def array_sha256(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array, dtype="<f4").tobytes()).hexdigest()
 
 
+def _extraction_result_hash(array_sha256_hex: str, statistics: Mapping[str, Any]) -> str:
+    """What an extraction returned, as one hash: the exact array and its statistics (RFC 8785 JSON)."""
+    return signing.sha256_hex(signing.canonical({"data_sha256": array_sha256_hex, "statistics": statistics}))
+
+
+def _requested_ranges(ranges: Mapping[str, tuple[float | None, float | None]] | None) -> dict[str, list[float | None]]:
+    return {axis: [lo, hi] for axis, (lo, hi) in sorted((ranges or {}).items())}
+
+
 def section_extract(*, survey: Survey, kind: str, number: float,
                     ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
                     principal: str) -> tuple[Section, Extraction]:
-    """Read a section, compute its statistics and record the provenance row."""
+    """Read a section, compute its statistics, record the provenance row and witness the tool call
+    in the ledger (its exact parameters and the hash of the array and statistics returned)."""
+    started = time.perf_counter()
     section = section_read(survey=survey, kind=kind, number=number, ranges=ranges)
     statistics = section_statistics(section)
-    extraction = Extraction.objects.create(
-        survey=survey, kind=kind, number=section.number, ranges=section.ranges(),
-        parameters={"format": "float32", "statistics": "live samples only", "dead_trace_mask": "Trace channel"},
-        shape=list(section.data.shape), statistics=statistics, array_sha256=array_sha256(section.data),
-        survey_data_sha256=survey.data_sha256, openvds_version=vds.openvds_version(), app_version=APP_VERSION,
-        principal=principal,
-    )
+    data_hash = array_sha256(section.data)
+    vif_id = uuid.uuid4()
+    with transaction.atomic():
+        extraction = Extraction.objects.create(
+            survey=survey, kind=kind, number=section.number, ranges=section.ranges(),
+            parameters={"format": "float32", "statistics": "live samples only", "dead_trace_mask": "Trace channel"},
+            shape=list(section.data.shape), statistics=statistics, array_sha256=data_hash,
+            survey_data_sha256=survey.data_sha256, openvds_version=vds.openvds_version(), app_version=APP_VERSION,
+            principal=principal, vif_id=vif_id,
+        )
+        vif_services.witness_record_tool(
+            tool_id="extract_section", vif_id=vif_id, writer=principal,
+            parameters={"survey_id": survey.pk, "survey_data_sha256": survey.data_sha256, "section_type": kind,
+                        "section_number": section.number, "ranges": _requested_ranges(ranges),
+                        "extraction_id": extraction.pk, "openvds_version": extraction.openvds_version,
+                        "app_version": APP_VERSION},
+            result_hash=_extraction_result_hash(data_hash, statistics),
+            execution_time_ms=(time.perf_counter() - started) * 1000.0,
+        )
     return section, extraction
+
+
+def section_extract_replay(parameters: Mapping[str, Any]) -> replay.ToolReplay:
+    """Recompute a witnessed extraction from the survey as it is now."""
+    survey = survey_get(survey_id=parameters["survey_id"])
+    ranges = {axis: (bounds[0], bounds[1]) for axis, bounds in (parameters.get("ranges") or {}).items()}
+    section = section_read(survey=survey, kind=parameters["section_type"], number=parameters["section_number"],
+                           ranges=ranges)
+    statistics = section_statistics(section)
+    return replay.ToolReplay(
+        result_hash=_extraction_result_hash(array_sha256(section.data), statistics),
+        inputs={"survey_data_sha256": survey.data_sha256, "openvds_version": vds.openvds_version(),
+                "app_version": APP_VERSION},
+    )
 
 
 def section_png(*, section: Section, clip_percentile: float = 99.0) -> bytes:

@@ -190,6 +190,21 @@ VIFSITE_UPLOAD_DIR = DATA_DIR / "uploads"
 VIFSITE_VDS_ROOTS = [str(DATA_DIR)] + env_list("VIFSITE_VDS_ROOTS", [])
 VIFSITE_PNG_CLIP_PERCENTILE = env_float("VIFSITE_PNG_CLIP_PERCENTILE", 99.0, minimum=50.0)
 
+# --- Verifiable Intelligence Framework ----------------------------------------------------------
+# The ledger's signing key and checkpoints live here, outside the database.
+VIFSITE_LEDGER_DIR = env_path("VIFSITE_LEDGER_DIR", DATA_DIR / "ledger", base=BASE_DIR)
+VIFSITE_BAND_A = env_float("VIFSITE_BAND_A", 0.95, minimum=0.0)
+VIFSITE_BAND_B = env_float("VIFSITE_BAND_B", 0.80, minimum=0.0)
+if not 0.0 <= VIFSITE_BAND_B <= VIFSITE_BAND_A <= 1.0:
+    raise ImproperlyConfigured("Confidence bands need 0 ≤ VIFSITE_BAND_B ≤ VIFSITE_BAND_A ≤ 1")
+# Share of gated operations drawn at random as calibration samples (unbiased labels for ECE and κ).
+VIFSITE_CALIBRATION_SAMPLE_RATE = env_float("VIFSITE_CALIBRATION_SAMPLE_RATE", 0.05, minimum=0.0)
+VIFSITE_CALIBRATION_BINS = env_int("VIFSITE_CALIBRATION_BINS", 10, minimum=1)
+VIFSITE_CALIBRATION_MIN_SAMPLES = env_int("VIFSITE_CALIBRATION_MIN_SAMPLES", 30, minimum=1)
+# Bernoulli CUSUM decision interval on the error rate of accepted, audited items.
+VIFSITE_CUSUM_H = env_float("VIFSITE_CUSUM_H", 4.0, minimum=0.1)
+VIFSITE_WITNESS_BATCH_MAX = env_int("VIFSITE_WITNESS_BATCH_MAX", 500, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -4,8 +4,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from vifsite.vif.api.views import PrometheusApi
+
 api_v1 = [
     path("", include("seismic.api.urls")),
+    path("", include("vifsite.vif.api.urls")),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
 ]
 
@@ -14,5 +17,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include((api_v1, "api"))),
+    path("metrics", PrometheusApi.as_view(), name="prometheus"),
     path("", include("seismic.urls")),
 ]

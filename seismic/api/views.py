@@ -72,7 +72,8 @@ class SectionApi(ApiView):
             "axes": [{"name": axis.name, **axis.as_dict()} for axis in section.axes],
             "statistics": extraction.statistics,
             "provenance": {
-                "extraction_id": extraction.pk, "data_sha256": extraction.array_sha256, "survey_id": survey.pk,
+                "extraction_id": extraction.pk, "vif_id": str(extraction.vif_id),
+                "data_sha256": extraction.array_sha256, "survey_id": survey.pk,
                 "survey_data_sha256": extraction.survey_data_sha256, "section_type": extraction.kind,
                 "section_number": extraction.number, "ranges": extraction.ranges, "shape": extraction.shape,
                 "parameters": extraction.parameters, "openvds_version": extraction.openvds_version,

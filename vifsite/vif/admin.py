@@ -1,10 +1,93 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from vifsite.vif.models import AgentKey
+from vifsite.vif import services
+from vifsite.vif.models import AgentKey, GateEvent, KappaPolicy, KappaPolicyChange, Outcome, Witness
 
 
 @admin.register(AgentKey)
 class AgentKeyAdmin(APIKeyModelAdmin):
-    list_display = [*APIKeyModelAdmin.list_display, "owner", "can_manage_surveys"]
-    list_filter = [*APIKeyModelAdmin.list_filter, "can_manage_surveys"]
+    list_display = [*APIKeyModelAdmin.list_display, "owner", "can_manage_surveys", "can_record_outcomes",
+                    "can_read_metrics"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "can_manage_surveys", "can_record_outcomes", "can_read_metrics"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit rows: visible, never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Witness)
+class WitnessAdmin(ReadOnlyAdmin):
+    list_display = ["sequence", "operation", "model_id", "writer", "confidence_band", "kappa_gate_passed",
+                    "task_criticality", "created_at", "retired_at"]
+    list_filter = ["operation", "confidence_band", "kappa_gate_passed", "task_criticality"]
+    search_fields = ["vif_id", "model_id", "writer", "prompt_hash", "output_hash"]
+    show_full_result_count = False
+
+
+@admin.register(Outcome)
+class OutcomeAdmin(ReadOnlyAdmin):
+    list_display = ["witness", "correct", "source", "recorded_by", "model_id", "criticality", "created_at"]
+    list_filter = ["correct", "source", "criticality"]
+
+
+@admin.register(GateEvent)
+class GateEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "writer", "criticality", "domain", "confidence_micros", "threshold_micros", "passed"]
+    list_filter = ["passed", "criticality"]
+
+
+class KappaPolicyForm(forms.ModelForm):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True,
+                             help_text="Why κ changes: kept in the policy's history with who and when.")
+
+    class Meta:
+        model = KappaPolicy
+        fields = ["criticality", "domain", "threshold"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.initial["reason"] = ""
+
+
+class KappaPolicyChangeInline(admin.TabularInline):
+    model = KappaPolicyChange
+    fields = ["changed_at", "changed_by", "old_threshold", "new_threshold", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(KappaPolicy)
+class KappaPolicyAdmin(admin.ModelAdmin):
+    form = KappaPolicyForm
+    list_display = ["key", "threshold", "updated_by", "updated_at", "reason"]
+    inlines = [KappaPolicyChangeInline]
+
+    def save_model(self, request: HttpRequest, obj: KappaPolicy, form: KappaPolicyForm, change: bool) -> None:
+        services.kappa_policy_set(policy=obj, threshold=form.cleaned_data["threshold"],
+                                  reason=form.cleaned_data["reason"], changed_by=f"user:{request.user.get_username()}")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a policy's history must stay; set another threshold instead

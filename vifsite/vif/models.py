@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
+
+from vifsite.appendonly import AppendOnlyModel
 
 
 class AgentKey(AbstractAPIKey):
@@ -20,6 +23,12 @@ class AgentKey(AbstractAPIKey):
     can_manage_surveys = models.BooleanField(
         default=False, help_text="May import SEG-Y files and register volumes through the API."
     )
+    can_record_outcomes = models.BooleanField(
+        default=False, help_text="May label other writers' witnesses correct or not (an automatic checker)."
+    )
+    can_read_metrics = models.BooleanField(
+        default=False, help_text="May read the monitoring metrics (a Prometheus scraper)."
+    )
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "agent API key"
@@ -28,3 +37,206 @@ class AgentKey(AbstractAPIKey):
     @property
     def principal(self) -> str:
         return f"agent:{self.name}"
+
+
+class Criticality(models.TextChoices):
+    CRITICAL = "critical"
+    IMPORTANT = "important"
+    ROUTINE = "routine"
+    LOW_STAKES = "low_stakes"
+
+
+class Witness(AppendOnlyModel):
+    """Everything recorded about one AI operation or tool call, and its place in the signed ledger.
+
+    Field names follow the VIF schema. Confidences and thresholds are kept in millionths
+    (``*_micros``) so binning and gating are exact; the API shows them as ``confidence_score`` and
+    ``kappa_threshold``. Never updated: the only change allowed is retirement to hashes only
+    (``services.witness_retire``), which the ledger is built to survive.
+    """
+
+    class Operation(models.TextChoices):
+        LLM = "llm"
+        TOOL = "tool"
+
+    vif_id = models.UUIDField(unique=True, editable=False)
+    schema_version = models.CharField(max_length=20)
+    operation = models.CharField(max_length=10, choices=Operation.choices)
+
+    model_id = models.CharField(max_length=200, blank=True)
+    model_provider = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    weights_hash = models.CharField(max_length=128, blank=True)
+
+    context_snapshot = models.JSONField(default=list, blank=True)
+    prompt_template = models.TextField(blank=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    prompt_tokens_estimated = models.BooleanField(default=False)
+    retrieved_ids = models.JSONField(default=list, blank=True)
+    prompt_text = models.TextField(blank=True, help_text="Kept only when the writer asked for it.")
+
+    tool_ids = models.JSONField(default=list, blank=True)
+    tool_parameters = models.JSONField(default=dict, blank=True)
+    tool_results_hash = models.CharField(max_length=64, blank=True)
+
+    confidence_micros = models.PositiveIntegerField(null=True, blank=True)
+    confidence_method = models.CharField(max_length=20, blank=True)
+    confidence_band = models.CharField(max_length=1, blank=True)
+    confidence_details = models.JSONField(default=dict, blank=True)
+    ece_at_time = models.FloatField(null=True, blank=True)
+    entropy = models.FloatField(null=True, blank=True)
+    top_k_probs = models.JSONField(null=True, blank=True)
+
+    replay_seed = models.BigIntegerField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    top_p = models.FloatField(null=True, blank=True)
+    top_k = models.PositiveIntegerField(null=True, blank=True)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    generation_params = models.JSONField(default=dict, blank=True)
+
+    output_hash = models.CharField(max_length=64, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens_estimated = models.BooleanField(default=False)
+    total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_text = models.TextField(blank=True, help_text="Kept only when the writer asked for it.")
+
+    writer = models.CharField(max_length=200)
+    task_criticality = models.CharField(max_length=20, choices=Criticality.choices, blank=True)
+    domain = models.CharField(max_length=100, blank=True)
+    kappa_threshold_micros = models.PositiveIntegerField(null=True, blank=True)
+    kappa_gate_passed = models.BooleanField(null=True, blank=True)
+    routing = models.CharField(max_length=30, blank=True)
+    calibration_sample = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField()
+    execution_time_ms = models.FloatField(null=True, blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+                               to_field="vif_id", db_column="parent_vif_id")
+
+    # The ledger entry.
+    sequence = models.BigIntegerField(unique=True)
+    prev_hash = models.CharField(max_length=64)
+    payload_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+    signature = models.CharField(max_length=100)
+    entry_jcs = models.TextField(help_text="The exact signed bytes of the ledger entry (RFC 8785 JSON).")
+    payload_jcs = models.TextField(null=True, blank=True,
+                                   help_text="The exact canonical bytes of the recorded fields; empty once retired.")
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sequence"]
+        verbose_name_plural = "witnesses"
+        indexes = [
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["operation", "created_at"]),
+            models.Index(fields=["model_id", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.operation} {self.vif_id}"
+
+    @property
+    def confidence_score(self) -> float | None:
+        return None if self.confidence_micros is None else self.confidence_micros / 1_000_000
+
+    @property
+    def kappa_threshold(self) -> float | None:
+        return None if self.kappa_threshold_micros is None else self.kappa_threshold_micros / 1_000_000
+
+
+class LedgerHead(models.Model):
+    """The single chain-head row. Every append locks it first (an UPDATE), so appends queue on it
+    on PostgreSQL and SQLite alike and no two entries ever share a predecessor."""
+
+    sequence = models.BigIntegerField(default=0)
+    head_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+
+class KappaPolicy(models.Model):
+    """κ: the confidence a task of this criticality (and domain) needs to go ahead without a human."""
+
+    criticality = models.CharField(max_length=20, choices=Criticality.choices)
+    domain = models.CharField(max_length=100, blank=True, help_text="Empty for the criticality's default.")
+    threshold = models.DecimalField(max_digits=7, decimal_places=6,
+                                    validators=[MinValueValidator(0), MaxValueValidator(1)])
+    updated_by = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["criticality", "domain"]
+        verbose_name_plural = "κ policies"
+        verbose_name = "κ policy"
+        constraints = [models.UniqueConstraint(fields=["criticality", "domain"], name="one_kappa_per_task")]
+
+    def __str__(self) -> str:
+        return f"{self.key} κ={self.threshold}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.criticality}.{self.domain}" if self.domain else self.criticality
+
+    @property
+    def threshold_micros(self) -> int:
+        return int((self.threshold * 1_000_000).to_integral_value())
+
+
+class KappaPolicyChange(AppendOnlyModel):
+    policy = models.ForeignKey(KappaPolicy, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.CharField(max_length=200)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old_threshold = models.DecimalField(max_digits=7, decimal_places=6, null=True)
+    new_threshold = models.DecimalField(max_digits=7, decimal_places=6)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+
+class GateEvent(AppendOnlyModel):
+    """One κ-gate evaluation, passes included, so abstention rates are real rates."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    writer = models.CharField(max_length=200)
+    criticality = models.CharField(max_length=20, choices=Criticality.choices)
+    domain = models.CharField(max_length=100, blank=True)
+    confidence_micros = models.PositiveIntegerField()
+    threshold_micros = models.PositiveIntegerField()
+    passed = models.BooleanField()
+    witness = models.ForeignKey(Witness, null=True, blank=True, on_delete=models.PROTECT, related_name="gate_events")
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class Outcome(AppendOnlyModel):
+    """Whether a witnessed output turned out correct: the label calibration and κ learn from.
+    Copies the witness's model, criticality and confidence so calibration is one GROUP BY."""
+
+    class Source(models.TextChoices):
+        HUMAN = "human"
+        API = "api"
+        AUTOMATIC = "automatic"
+
+    witness = models.OneToOneField(Witness, on_delete=models.PROTECT, related_name="outcome", to_field="vif_id")
+    correct = models.BooleanField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    recorded_by = models.CharField(max_length=200)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    model_id = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=100, blank=True)
+    criticality = models.CharField(max_length=20, blank=True)
+    domain = models.CharField(max_length=100, blank=True)
+    confidence_micros = models.PositiveIntegerField()
+    confidence_method = models.CharField(max_length=20)
+    gate_passed = models.BooleanField(null=True)
+    calibration_sample = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["model_id", "criticality", "created_at"])]

@@ -1,0 +1,309 @@
+"""Workflows of the VIF: record witnesses (one or a batch), gate confidence with κ, record outcomes,
+change κ with history, and witness tool calls."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from vifsite.errors import Conflict, InputError, NotFound
+from vifsite.vif import calibration, confidence, ledger
+from vifsite.vif.models import GateEvent, KappaPolicy, KappaPolicyChange, Outcome, Witness
+
+HEX64 = frozenset("0123456789abcdef")
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_hash(value: str, name: str) -> str:
+    value = (value or "").strip().lower()
+    if len(value) != 64 or not set(value) <= HEX64:
+        raise InputError(f"{name} must be a SHA-256 as 64 hexadecimal digits.")
+    return value
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters per token for English text (marked as an estimate wherever used)."""
+    return max(1, math.ceil(len(text) / 4))
+
+
+# --- κ-gate -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GateResult:
+    verdict: str  # PASS or ABSTAIN
+    confidence_micros: int
+    threshold_micros: int
+    criticality: str
+    domain: str
+    policy: str
+    reason: str
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "PASS"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "passed": self.passed, "confidence": self.confidence_micros / 1e6,
+                "threshold": self.threshold_micros / 1e6, "criticality": self.criticality, "domain": self.domain,
+                "policy": self.policy, "reason": self.reason}
+
+
+def kappa_policy_for(*, criticality: str, domain: str = "") -> KappaPolicy:
+    if criticality not in confidence.CRITICALITIES:
+        raise InputError(f"task_criticality must be one of {', '.join(confidence.CRITICALITIES)}, "
+                         f"not {criticality!r}.")
+    policies = {p.domain: p for p in KappaPolicy.objects.filter(criticality=criticality, domain__in=[domain, ""])}
+    policy = policies.get(domain) or policies.get("")
+    if policy is None:
+        raise InputError(f"No κ policy is set for {criticality!r} tasks; an admin must add one.")
+    return policy
+
+
+def gate_decide(*, confidence_micros: int, criticality: str, domain: str = "") -> GateResult:
+    policy = kappa_policy_for(criticality=criticality, domain=domain)
+    threshold = policy.threshold_micros
+    score, kappa = confidence_micros / 1e6, threshold / 1e6
+    where = f"{criticality} tasks" + (f" in {domain}" if domain else "")
+    source = f"κ policy {policy.key}"
+    if confidence_micros >= threshold:
+        return GateResult("PASS", confidence_micros, threshold, criticality, domain, policy.key,
+                          f"Confidence {score:.3f} meets κ = {kappa:.3f} for {where} ({source}).")
+    return GateResult("ABSTAIN", confidence_micros, threshold, criticality, domain, policy.key,
+                      f"Confidence {score:.3f} is below κ = {kappa:.3f} for {where} ({source}): abstain and let a "
+                      "human decide, or gather evidence (check the claims against the data) and try again.")
+
+
+def gate_evaluate(*, confidence_score: Any, criticality: str, domain: str = "", writer: str) -> GateResult:
+    """The κ-gate on its own (no witness). Every evaluation is recorded for the abstention rate."""
+    try:
+        micros = confidence.to_micros(confidence_score)
+    except confidence.ConfidenceError as exc:
+        raise InputError(str(exc)) from None
+    result = gate_decide(confidence_micros=micros, criticality=criticality, domain=domain)
+    GateEvent.objects.create(writer=writer, criticality=criticality, domain=domain, confidence_micros=micros,
+                             threshold_micros=result.threshold_micros, passed=result.passed)
+    return result
+
+
+def kappa_policy_set(*, policy: KappaPolicy, threshold: Decimal, reason: str, changed_by: str) -> KappaPolicy:
+    """Change κ with a reason; the change is kept as history (who, when, old, new, why)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InputError("A change of κ needs a reason.")
+    if not Decimal(0) <= threshold <= Decimal(1):
+        raise InputError("κ must lie in [0, 1].")
+    with transaction.atomic():
+        old = None
+        if policy.pk:
+            old = KappaPolicy.objects.filter(pk=policy.pk).values_list("threshold", flat=True).first()
+        policy.threshold = threshold
+        policy.updated_by = changed_by
+        policy.reason = reason
+        policy.save()
+        KappaPolicyChange.objects.create(policy=policy, changed_by=changed_by, old_threshold=old,
+                                         new_threshold=threshold, reason=reason)
+    return policy
+
+
+# --- Witnesses ------------------------------------------------------------------------------------
+
+@dataclass
+class Recorded:
+    witness: Witness
+    gate: GateResult | None
+    routing: str
+
+    def as_dict(self) -> dict[str, Any]:
+        w = self.witness
+        return {
+            "vif_id": str(w.vif_id), "sequence": w.sequence, "entry_hash": w.entry_hash,
+            "confidence_score": w.confidence_score, "confidence_method": w.confidence_method,
+            "confidence_band": w.confidence_band, "entropy": w.entropy,
+            "kappa_threshold": w.kappa_threshold, "kappa_gate_passed": w.kappa_gate_passed,
+            "gate": self.gate.as_dict() if self.gate else None,
+            "routing": {"action": self.routing, "message": confidence.ROUTING_MESSAGES.get(self.routing, "")},
+            "prompt_tokens": w.prompt_tokens, "prompt_tokens_estimated": w.prompt_tokens_estimated,
+            "output_tokens": w.output_tokens, "output_tokens_estimated": w.output_tokens_estimated,
+            "calibration_sample": w.calibration_sample, "created_at": w.created_at,
+        }
+
+
+def current_ece(model_id: str) -> float | None:
+    """The model's ECE over all its outcomes so far (cached for a minute; None before enough data)."""
+    if not model_id:
+        return None
+    key = f"vif:ece:{hashlib.sha256(model_id.encode()).hexdigest()[:20]}"
+    cached = cache.get(key)
+    if cached is not None:
+        return None if cached == "none" else cached
+    hist = outcome_histogram(Outcome.objects.filter(model_id=model_id))
+    value = None
+    if hist.n >= settings.VIFSITE_CALIBRATION_MIN_SAMPLES:
+        value = calibration.ece(hist, settings.VIFSITE_CALIBRATION_BINS)
+    cache.set(key, "none" if value is None else value, 60)
+    return value
+
+
+def outcome_histogram(outcomes: Any) -> calibration.Histogram:
+    from django.db.models import Count, Q
+
+    rows = (outcomes.order_by().values("confidence_micros")
+            .annotate(n=Count("id"), k=Count("id", filter=Q(correct=True)))
+            .values_list("confidence_micros", "n", "k"))
+    return calibration.Histogram.from_rows(rows)
+
+
+def _prepare(item: Mapping[str, Any], *, writer: str, parents: Mapping[str, Witness]) -> tuple[Witness, GateResult]:
+    """An unsaved witness from one validated request item, with its confidence, band and gate."""
+    prompt, output = item.get("prompt"), item.get("output")
+    if prompt is None and not item.get("prompt_hash"):
+        raise InputError("Give the prompt or its prompt_hash.")
+    if output is None and not item.get("output_hash"):
+        raise InputError("Give the output or its output_hash.")
+    prompt_hash = sha256_text(prompt) if prompt is not None else _check_hash(item["prompt_hash"], "prompt_hash")
+    output_hash = sha256_text(output) if output is not None else _check_hash(item["output_hash"], "output_hash")
+    if prompt is not None and item.get("prompt_hash") and _check_hash(item["prompt_hash"], "prompt_hash") != prompt_hash:
+        raise InputError("prompt_hash is not the SHA-256 of the prompt given.")
+    if output is not None and item.get("output_hash") and _check_hash(item["output_hash"], "output_hash") != output_hash:
+        raise InputError("output_hash is not the SHA-256 of the output given.")
+    try:
+        conf = confidence.compute(confidence=item.get("confidence"), logprobs=item.get("logprobs"),
+                                  logits=item.get("logits"), probabilities=item.get("probabilities"),
+                                  verbalised=item.get("verbalized_confidence"), text=output)
+    except confidence.ConfidenceError as exc:
+        raise InputError(str(exc)) from None
+
+    usage = item.get("usage") or {}
+    prompt_tokens, prompt_estimated = usage.get("prompt_tokens"), False
+    if prompt_tokens is None and prompt is not None:
+        prompt_tokens, prompt_estimated = estimate_tokens(prompt), True
+    output_tokens, output_estimated = usage.get("completion_tokens"), False
+    if output_tokens is None and output is not None:
+        output_tokens, output_estimated = estimate_tokens(output), True
+    total = usage.get("total_tokens")
+    if total is None and prompt_tokens is not None and output_tokens is not None:
+        total = prompt_tokens + output_tokens
+
+    criticality, domain = item["task_criticality"], item.get("domain", "")
+    micros = conf.micros
+    gate = gate_decide(confidence_micros=micros, criticality=criticality, domain=domain)
+    band = confidence.band(conf.score, a=settings.VIFSITE_BAND_A, b=settings.VIFSITE_BAND_B)
+    routing = confidence.route(band_label=band, criticality=criticality, gate_passed=gate.passed)
+
+    parent = None
+    if item.get("parent_vif_id"):
+        parent = parents.get(str(item["parent_vif_id"]))
+        if parent is None:
+            raise InputError(f"parent_vif_id {item['parent_vif_id']} is not a recorded witness.")
+    store = bool(item.get("store_text"))
+    model_id = item["model_id"]
+    witness = Witness(
+        vif_id=uuid.uuid4(), operation=Witness.Operation.LLM,
+        model_id=model_id, model_provider=item.get("model_provider", ""),
+        model_version=item.get("model_version", ""), weights_hash=item.get("weights_hash", ""),
+        context_snapshot=list(item.get("context_snapshot") or []), prompt_template=item.get("prompt_template", ""),
+        prompt_hash=prompt_hash, prompt_tokens=prompt_tokens, prompt_tokens_estimated=prompt_estimated,
+        retrieved_ids=list(item.get("retrieved_ids") or []), prompt_text=prompt if store and prompt else "",
+        tool_ids=list(item.get("tool_ids") or []), tool_parameters=dict(item.get("tool_parameters") or {}),
+        tool_results_hash=_check_hash(item["tool_results_hash"], "tool_results_hash")
+        if item.get("tool_results_hash") else "",
+        confidence_micros=micros, confidence_method=conf.method, confidence_band=band,
+        confidence_details=conf.details, ece_at_time=current_ece(model_id), entropy=conf.entropy,
+        top_k_probs=conf.top_k_probs,
+        replay_seed=item.get("replay_seed"), temperature=item.get("temperature"), top_p=item.get("top_p"),
+        top_k=item.get("top_k"), max_tokens=item.get("max_tokens"),
+        generation_params=dict(item.get("generation_params") or {}),
+        output_hash=output_hash, output_tokens=output_tokens, output_tokens_estimated=output_estimated,
+        total_tokens=total, output_text=output if store and output else "",
+        writer=writer, task_criticality=criticality, domain=domain, kappa_threshold_micros=gate.threshold_micros,
+        kappa_gate_passed=gate.passed, routing=routing,
+        calibration_sample=random.random() < settings.VIFSITE_CALIBRATION_SAMPLE_RATE,
+        execution_time_ms=item.get("execution_time_ms"), parent=parent,
+    )
+    return witness, gate
+
+
+def witness_record_many(*, items: Sequence[Mapping[str, Any]], writer: str) -> list[Recorded]:
+    """Record witnesses in one transaction: all of them or, on any bad item, none."""
+    if not items:
+        raise InputError("Give at least one witness.")
+    limit = settings.VIFSITE_WITNESS_BATCH_MAX
+    if len(items) > limit:
+        raise InputError(f"At most {limit} witnesses per batch.")
+    parent_ids = {str(item["parent_vif_id"]) for item in items if item.get("parent_vif_id")}
+    parents = {str(w.vif_id): w for w in Witness.objects.filter(vif_id__in=parent_ids)} if parent_ids else {}
+    prepared = []
+    for index, item in enumerate(items):
+        try:
+            prepared.append(_prepare(item, writer=writer, parents=parents))
+        except InputError as exc:
+            if len(items) == 1:
+                raise
+            raise InputError(f"witness {index}: {exc.message}", index=index, **exc.details) from None
+    with transaction.atomic():
+        ledger.append([witness for witness, _ in prepared])
+        GateEvent.objects.bulk_create([
+            GateEvent(writer=writer, criticality=gate.criticality, domain=gate.domain,
+                      confidence_micros=gate.confidence_micros, threshold_micros=gate.threshold_micros,
+                      passed=gate.passed, witness=witness) for witness, gate in prepared])
+    return [Recorded(witness, gate, witness.routing) for witness, gate in prepared]
+
+
+def witness_record_tool(*, tool_id: str, parameters: Mapping[str, Any], result_hash: str, writer: str,
+                        execution_time_ms: float | None = None, vif_id: uuid.UUID | None = None) -> Witness:
+    """Witness one call of a data tool: its exact parameters and the hash of what it returned."""
+    witness = Witness(
+        vif_id=vif_id or uuid.uuid4(), operation=Witness.Operation.TOOL, model_id="", tool_ids=[tool_id],
+        tool_parameters=dict(parameters), tool_results_hash=_check_hash(result_hash, "tool_results_hash"),
+        writer=writer, execution_time_ms=execution_time_ms,
+    )
+    ledger.append([witness])
+    return witness
+
+
+def witness_get(*, vif_id: Any) -> Witness:
+    try:
+        return Witness.objects.select_related("outcome").get(vif_id=uuid.UUID(str(vif_id)))
+    except (ValueError, Witness.DoesNotExist):
+        raise NotFound(f"No witness with vif_id {vif_id}.") from None
+
+
+# --- Outcomes -------------------------------------------------------------------------------------
+
+def outcome_record(*, witness: Witness, correct: bool, source: str, recorded_by: str, note: str = "") -> Outcome:
+    """Label a witness correct or not, once. The writer of a witness cannot label it."""
+    if witness.operation != Witness.Operation.LLM or witness.confidence_micros is None:
+        raise InputError("Only AI operations with a confidence can be labelled; tool calls are checked by replay.")
+    if recorded_by == witness.writer:
+        raise InputError("The writer of a witness cannot label its own output.")
+    if witness.retired_at is not None:
+        raise InputError("This witness is retired to hashes only; it can no longer be labelled.")
+    try:
+        with transaction.atomic():
+            outcome = Outcome.objects.create(
+                witness=witness, correct=correct, source=source, recorded_by=recorded_by, note=note,
+                created_at=timezone.now(), model_id=witness.model_id, model_version=witness.model_version,
+                criticality=witness.task_criticality, domain=witness.domain,
+                confidence_micros=witness.confidence_micros, confidence_method=witness.confidence_method,
+                gate_passed=witness.kappa_gate_passed, calibration_sample=witness.calibration_sample,
+            )
+    except IntegrityError:
+        existing = Outcome.objects.get(witness=witness)
+        raise Conflict(f"This witness already has an outcome ({'correct' if existing.correct else 'incorrect'}, "
+                       f"by {existing.recorded_by}).", outcome={"correct": existing.correct,
+                                                              "recorded_by": existing.recorded_by}) from None
+    return outcome

@@ -1,0 +1,133 @@
+"""The site's Ed25519 ledger key and the canonical bytes it signs. No Django models here.
+
+The private key lives in a file outside the database (``VIFSITE_LEDGER_DIR/signing_key.pem``,
+mode 0600), created on first use. Whoever can rewrite the database cannot forge signatures
+without also holding that file; checkpoints in the same folder catch a truncated ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+GENESIS = "0" * 64
+ALGORITHM = "Ed25519"
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 (JSON Canonicalization Scheme) bytes of ``value``."""
+    return rfc8785.dumps(value)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp as it enters signed bytes: UTC, microseconds, always the same shape."""
+    if moment.tzinfo is None:
+        raise ValueError("signed timestamps must be timezone-aware")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@lru_cache(maxsize=4)
+def _load_private(path: str) -> Ed25519PrivateKey:
+    key_path = Path(path)
+    if not key_path.exists():
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        try:  # O_EXCL: two processes starting at once keep the first key, never two.
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+    loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise ValueError(f"{key_path} does not hold an Ed25519 private key")
+    return loaded
+
+
+class SiteKey:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = str(path)
+
+    @property
+    def private(self) -> Ed25519PrivateKey:
+        return _load_private(self.path)
+
+    @property
+    def public(self) -> Ed25519PublicKey:
+        return self.private.public_key()
+
+    def sign(self, data: bytes) -> str:
+        return base64.b64encode(self.private.sign(data)).decode("ascii")
+
+    def verify(self, data: bytes, signature: str) -> bool:
+        return verify(self.public, data, signature)
+
+    def public_raw_hex(self) -> str:
+        return self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+
+    def public_pem(self) -> str:
+        return self.public.public_bytes(serialization.Encoding.PEM,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+
+    def key_id(self) -> str:
+        """Short fingerprint: the first 16 hex digits of SHA-256 over the raw public key."""
+        return sha256_hex(bytes.fromhex(self.public_raw_hex()))[:16]
+
+
+def verify(public: Ed25519PublicKey, data: bytes, signature: str) -> bool:
+    try:
+        public.verify(base64.b64decode(signature, validate=True), data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+# --- Checkpoints --------------------------------------------------------------------------------
+
+def checkpoint_write(directory: str | os.PathLike[str], key: SiteKey, *, sequence: int, head_hash: str,
+                     created_at: str) -> Path:
+    """Append a signed (sequence, head hash, time) line to ``checkpoints.jsonl``."""
+    body = {"sequence": sequence, "head_hash": head_hash, "created_at": created_at, "key_id": key.key_id()}
+    line = {**body, "signature": key.sign(canonical(body))}
+    path = Path(directory) / "checkpoints.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def checkpoint_latest(directory: str | os.PathLike[str]) -> dict[str, Any] | None:
+    path = Path(directory) / "checkpoints.jsonl"
+    if not path.exists():
+        return None
+    latest = None
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.strip():
+            entry = json.loads(raw)
+            if latest is None or entry["sequence"] >= latest["sequence"]:
+                latest = entry
+    return latest
+
+
+def checkpoint_signature_ok(checkpoint: dict[str, Any], public: Ed25519PublicKey) -> bool:
+    body = {name: checkpoint[name] for name in ("sequence", "head_hash", "created_at", "key_id")}
+    return verify(public, canonical(body), checkpoint.get("signature", ""))

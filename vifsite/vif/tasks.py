@@ -1,0 +1,7 @@
+"""django-q2 tasks of the VIF: thin, idempotent."""
+
+from vifsite.vif import ledger
+
+
+def ledger_checkpoint() -> None:
+    ledger.checkpoint()
