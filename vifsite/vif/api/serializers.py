@@ -13,10 +13,12 @@ class FiniteFloatField(serializers.FloatField):
     default_error_messages = {"not_finite": "Must be a finite number; NaN and infinities are refused."}
 
     def to_internal_value(self, data: Any) -> float:
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("not_finite")
-        return value
+        try:
+            if not math.isfinite(float(data)):
+                self.fail("not_finite")
+        except (TypeError, ValueError):
+            pass  # the parent class names the problem
+        return super().to_internal_value(data)
 
 
 class CanonicalJSONField(serializers.JSONField):

@@ -1,0 +1,205 @@
+"""The signed, hash-chained ledger: every kind of tampering is caught, by verify_ledger and by the
+stand-alone verifier; retirement keeps it verifiable; witnesses are append-only."""
+
+import ast
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import models
+from django.utils import timezone
+
+from vifsite.appendonly import AppendOnlyError
+from vifsite.vif import ledger, signing
+from vifsite.vif.models import GateEvent, LedgerHead, Witness
+
+VERIFIER = Path(settings.BASE_DIR) / "scripts" / "verify_witness_bundle.py"
+
+
+def raw(**filters):
+    """Witness rows without the append-only guard: what an attacker with database access can do."""
+    return models.QuerySet(model=Witness).filter(**filters)
+
+
+def raw_delete(**filters):
+    """DELETE in SQL, past foreign keys and guards, as an attacker would."""
+    query = raw(**filters)
+    events = models.QuerySet(model=GateEvent).filter(witness__in=query)
+    events._raw_delete(events.db)
+    return query._raw_delete(query.db)
+
+
+def verify_fails_at(sequence, fragment=""):
+    result = ledger.verify()
+    assert not result.ok
+    assert result.first_bad_sequence == sequence, result.problem
+    assert fragment in result.problem
+    with pytest.raises(CommandError, match=f"first bad entry {sequence}"):
+        call_command("verify_ledger")
+    return result
+
+
+def test_entries_chain_and_sign(record):
+    record(5)
+    rows = list(Witness.objects.order_by("sequence"))
+    assert [w.sequence for w in rows] == [1, 2, 3, 4, 5]
+    assert rows[0].prev_hash == signing.GENESIS
+    assert all(b.prev_hash == a.entry_hash for a, b in zip(rows, rows[1:]))
+    key = ledger.site_key()
+    for w in rows:
+        assert signing.sha256_hex(w.entry_jcs.encode()) == w.entry_hash
+        assert key.verify(w.entry_jcs.encode(), w.signature)
+        assert json.loads(w.entry_jcs)["payload_hash"] == signing.sha256_hex(w.payload_jcs.encode())
+    head = LedgerHead.objects.get()
+    assert (head.sequence, head.head_hash) == (5, rows[-1].entry_hash)
+    assert ledger.verify().ok
+    call_command("verify_ledger")
+
+
+def test_the_key_is_made_once_in_a_file_outside_the_database(record, ledger_dir):
+    record(1)
+    path = ledger_dir / "signing_key.pem"
+    assert path.exists() and oct(path.stat().st_mode & 0o777) == "0o600"
+    first = ledger.site_key().public_raw_hex()
+    record(1)
+    assert ledger.site_key().public_raw_hex() == first
+
+
+def test_an_edited_field_is_caught(record):
+    record(4)
+    raw(sequence=3).update(confidence_micros=990000)
+    verify_fails_at(3, "differ from its signed payload")
+
+
+def test_an_edited_payload_is_caught(record):
+    record(4)
+    w = Witness.objects.get(sequence=2)
+    raw(sequence=2).update(payload_jcs=w.payload_jcs.replace('"important"', '"routine"'),
+                           task_criticality="routine")
+    verify_fails_at(2, "payload hash")
+
+
+def test_a_re_signed_entry_with_another_key_is_caught(record):
+    record(3)
+    w = Witness.objects.get(sequence=2)
+    forged = signing.SiteKey(Path(settings.VIFSITE_LEDGER_DIR) / "forger.pem")
+    raw(sequence=2).update(signature=forged.sign(w.entry_jcs.encode()))
+    verify_fails_at(2, "signature")
+
+
+def test_a_deleted_entry_is_caught(record):
+    record(5)
+    raw_delete(sequence=3)
+    verify_fails_at(3, "missing")
+
+
+def test_reordered_entries_are_caught(record):
+    record(5)
+    raw(sequence=2).update(sequence=-2)
+    raw(sequence=4).update(sequence=2)
+    raw(sequence=-2).update(sequence=4)
+    verify_fails_at(2)
+
+
+def test_truncated_newest_entries_are_caught_by_the_head_and_by_the_checkpoint(record):
+    record(5)
+    call_command("ledger_checkpoint")
+    raw_delete(sequence__gte=4)
+    verify_fails_at(4, "chain head")
+    # An attacker who also rewinds the head row is still caught by the checkpoint outside the database.
+    three = Witness.objects.get(sequence=3)
+    LedgerHead.objects.filter(pk=1).update(sequence=3, head_hash=three.entry_hash)
+    verify_fails_at(4, "truncated")
+
+
+def test_a_checkpoint_that_disagrees_with_the_entry_is_caught(record):
+    record(3)
+    call_command("ledger_checkpoint")
+    record(2)
+    assert ledger.verify().ok
+    w = Witness.objects.get(sequence=3)
+    raw(sequence=3).update(entry_hash="f" * 64)
+    assert not ledger.verify().ok
+    raw(sequence=3).update(entry_hash=w.entry_hash)
+    assert ledger.verify().ok
+
+
+def test_retirement_keeps_the_ledger_verifiable(record):
+    record(3, store_text=True)
+    raw().update(created_at=timezone.now() - timedelta(days=40))
+    record(2)
+    # created_at is inside the signed payload: re-sign is impossible, so retire before verifying the
+    # back-dated rows — retirement drops exactly the payload that no longer matches.
+    call_command("retire_witnesses", "--days", "30")
+    retired = Witness.objects.filter(retired_at__isnull=False)
+    assert retired.count() == 3
+    assert all(w.payload_jcs is None and w.output_text == "" and w.prompt_hash for w in retired)
+    result = ledger.verify()
+    assert result.ok and result.retired == 3
+
+
+def test_the_exported_bundle_verifies_stand_alone_and_tampering_fails(record, tmp_path):
+    record(4)
+    call_command("ledger_checkpoint")
+    record(2)
+    out = tmp_path / "bundle.json"
+    call_command("export_witnesses", str(out))
+    key = ledger.site_key().public_raw_hex()
+
+    def run(path, *extra):
+        return subprocess.run([sys.executable, str(VERIFIER), str(path), *extra], capture_output=True, text=True)
+
+    ok = run(out, "--public-key", key)
+    assert ok.returncode == 0 and "6 entries verify" in ok.stdout
+    bundle = json.loads(out.read_text())
+    bundle["entries"][2]["payload_jcs"] = bundle["entries"][2]["payload_jcs"].replace("gpt-test", "gpt-else")
+    (tmp_path / "tampered.json").write_text(json.dumps(bundle))
+    bad = run(tmp_path / "tampered.json")
+    assert bad.returncode == 1 and "entry 3: payload" in bad.stdout
+    cut = json.loads(out.read_text())
+    cut["entries"] = cut["entries"][:3]  # the checkpoint says 4
+    (tmp_path / "cut.json").write_text(json.dumps(cut))
+    assert "newest entries are missing" in run(tmp_path / "cut.json").stdout
+    forged = json.loads(out.read_text())
+    forged["public_key_hex"] = signing.SiteKey(tmp_path / "other.pem").public_raw_hex()
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    assert run(tmp_path / "forged.json", "--public-key", key).returncode == 1
+
+
+def test_export_since_a_date(record, tmp_path):
+    record(2)
+    raw().update(created_at=timezone.now() - timedelta(days=3))  # breaks payloads, not the export
+    record(3)
+    out = tmp_path / "recent.json"
+    call_command("export_witnesses", str(out), "--since", (timezone.now() - timedelta(days=1)).date().isoformat())
+    bundle = json.loads(out.read_text())
+    assert [e["sequence"] for e in bundle["entries"]] == [3, 4, 5]
+
+
+def test_the_verifier_needs_only_the_standard_library_and_cryptography():
+    tree = ast.parse(VERIFIER.read_text())
+    modules = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+               for alias in node.names}
+    modules |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert modules - set(sys.stdlib_module_names) == {"cryptography"}
+
+
+def test_witnesses_are_append_only(record):
+    [recorded] = record(1)
+    witness = recorded.witness
+    witness.model_id = "changed"
+    with pytest.raises(AppendOnlyError):
+        witness.save()
+    with pytest.raises(AppendOnlyError):
+        witness.delete()
+    with pytest.raises(AppendOnlyError):
+        Witness.objects.update(model_id="x")
+    with pytest.raises(AppendOnlyError):
+        Witness.objects.all().delete()
+    assert ledger.verify().ok
