@@ -7,50 +7,14 @@ these tests report themselves skipped and why.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
 import segyio
-from django.conf import settings
+
+from tests.processes import manage, pg_url  # noqa: F401  (pg_url is a fixture)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-POSTGRES_URL = os.environ.get("VIFSITE_TEST_POSTGRES_URL", "")
-
-
-@pytest.fixture
-def pg_url():
-    if not POSTGRES_URL:
-        pytest.skip("VIFSITE_TEST_POSTGRES_URL is not set: PostgreSQL tests not run")
-    import psycopg
-
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}")
-    name = f"vifsite_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def manage(url: str, data_dir: Path, *args: str, check: bool = True, background: bool = False):
-    env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data_dir),
-           "DJANGO_SETTINGS_MODULE": "vifsite.settings"}
-    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
-    if background:
-        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 def test_import_and_extract_on_postgresql(pg_url, tmp_path, segy_dir):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.vif.conftest import witness_input
-from vifsite.vif import calibration, ledger, signing
+from vifsite.vif import calibration, ledger, services, signing
 from vifsite.vif.models import GateEvent, KappaPolicy, KappaPolicyChange, Outcome, Witness
 
 WITNESSES = reverse("api:vif:witness-create")
@@ -109,7 +109,6 @@ def test_every_gate_evaluation_is_recorded_so_the_abstention_rate_is_real(agent)
         agent.post(GATE, {"confidence": value, "task_criticality": "important"}, format="json")
     agent.post(WITNESSES, witness_input(confidence=0.7), format="json")
     assert GateEvent.objects.count() == 5 and GateEvent.objects.filter(passed=False).count() == 3
-    metrics = agent_metrics = None  # noqa: F841
     assert agent.post(GATE, {"confidence": "nan", "task_criticality": "routine"}, format="json").status_code == 400
     assert GateEvent.objects.count() == 5
 
@@ -178,10 +177,6 @@ def test_the_calibration_endpoint_reports_what_the_pure_functions_compute(db, re
     rng = np.random.default_rng(1)
     confidences = np.round(rng.uniform(0.5, 1.0, 120), 2)
     correct = rng.random(120) < confidences - 0.1
-    recorded = record(120, confidence=0.5)
-    # Each witness gets its own confidence through the API path above; here set through services for speed.
-    from vifsite.vif import services
-
     recorded = services.witness_record_many(
         items=[witness_input(confidence=float(c), model_id="m1") for c in confidences], writer="agent:bot")
     for item, ok in zip(recorded, correct):
@@ -269,8 +264,6 @@ def test_kappa_changes_in_the_admin_need_a_reason_and_keep_history(admin_user, c
 
 def test_current_ece_is_recorded_on_new_witnesses(record):
     from django.core.cache import cache
-
-    from vifsite.vif import services
 
     cache.clear()
     items = record(40, model_id="m2", confidence=0.8)
