@@ -37,6 +37,7 @@ test: venv browser
 
 bench: venv
 	$(PY) -m bench.sections
+	$(PY) -m bench.witnesses
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -17,7 +17,7 @@ from tests.processes import manage, pg_url  # noqa: F401  (pg_url is a fixture)
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
-def test_import_and_extract_on_postgresql(pg_url, tmp_path, segy_dir):
+def test_import_and_extract_on_postgresql(pg_url, tmp_path, segy_dir):  # noqa: F811
     manage(pg_url, tmp_path, "migrate", "--noinput")
     manage(pg_url, tmp_path, "import_segy", str(segy_dir / "f3_withdead.sgy"), "--name", "dead")
     script = (
@@ -37,7 +37,7 @@ def test_import_and_extract_on_postgresql(pg_url, tmp_path, segy_dir):
     assert out["stats"]["std"] == pytest.approx(live.std())
 
 
-def test_two_processes_importing_one_name_register_one_survey(pg_url, tmp_path, segy_dir):
+def test_two_processes_importing_one_name_register_one_survey(pg_url, tmp_path, segy_dir):  # noqa: F811
     manage(pg_url, tmp_path, "migrate", "--noinput")
     racers = [manage(pg_url, tmp_path, "import_segy", str(segy_dir / "penobscot_xl1155.sgy"), "--name", "same",
                      background=True) for _ in range(2)]

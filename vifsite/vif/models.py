@@ -227,6 +227,7 @@ class Outcome(AppendOnlyModel):
     recorded_by = models.CharField(max_length=200)
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(db_index=True)
+    created_day = models.DateField(help_text="created_at's UTC date, for daily calibration without date functions.")
 
     model_id = models.CharField(max_length=200)
     model_version = models.CharField(max_length=100, blank=True)

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Avg, Count, Q, QuerySet, StdDev
 from django.utils import timezone
@@ -52,21 +53,18 @@ def calibration_report(*, model: str | None = None, model_version: str | None = 
         outcomes = outcomes.filter(calibration_sample=True)
     scoped = outcomes.filter(created_at__gte=now - span) if span else outcomes
 
-    overall = calibration.summary(outcome_histogram(scoped), bins=bins, min_samples=minimum)
+    # One pass over the outcomes in scope: everything below is summed from these groups in numpy.
+    rows = list(scoped.order_by().values_list("model_id", "model_version", "criticality", "confidence_method",
+                                              "created_day", "confidence_micros")
+                .annotate(n=Count("id"), k=Count("id", filter=Q(correct=True))))
+    overall = calibration.summary(_histogram(rows), bins=bins, min_samples=minimum)
     groups = []
-    rows = (scoped.order_by().values("model_id", "model_version", "criticality", "confidence_micros")
-            .annotate(n=Count("id"), k=Count("id", filter=Q(correct=True))))
-    grouped: dict[tuple[str, str, str], list[tuple[int, int, int]]] = {}
-    for row in rows:
-        grouped.setdefault((row["model_id"], row["model_version"], row["criticality"]), []).append(
-            (row["confidence_micros"], row["n"], row["k"]))
-    for (model_id, version, tier), values in sorted(grouped.items()):
-        hist = calibration.Histogram.from_rows(values)
-        summary = calibration.summary(hist, bins=bins, min_samples=minimum, draws=100)
+    for (model_id, version, tier), members in sorted(_group(rows, lambda r: (r[0], r[1], r[2])).items()):
+        summary = calibration.summary(_histogram(members), bins=bins, min_samples=minimum, draws=100)
         summary.pop("reliability")
         groups.append({"model_id": model_id, "model_version": version, "criticality": tier, **summary})
-
-    verbal = outcome_histogram(scoped.filter(confidence_method="verbalised"))
+    verbal = _histogram([r for r in rows if r[3] == "verbalised"])
+    daily = _group(rows if span else [r for r in rows if r[4] >= (now - timedelta(days=30)).date()], lambda r: r[4])
     day = outcome_histogram(outcomes.filter(created_at__gte=now - timedelta(days=1)))
     week = outcome_histogram(outcomes.filter(created_at__gte=now - timedelta(days=7)))
     return {
@@ -76,22 +74,27 @@ def calibration_report(*, model: str | None = None, model_version: str | None = 
         **overall,
         "by_group": groups,
         "verbalised_levels": calibration.per_level_table(verbal),
-        "over_time": _daily_ece(scoped if span else outcomes.filter(created_at__gte=now - timedelta(days=30)), bins),
+        "over_time": [{"date": day_.isoformat(), "n": (h := _histogram(members)).n, "ece": calibration.ece(h, bins)}
+                      for day_, members in sorted(daily.items())],
         "degradation": calibration.degradation(day, week, bins=bins, min_samples=minimum),
     }
 
 
-def _daily_ece(outcomes: QuerySet[Outcome], bins: int) -> list[dict[str, Any]]:
-    rows = (outcomes.order_by().values("created_at__date", "confidence_micros")
-            .annotate(n=Count("id"), k=Count("id", filter=Q(correct=True))))
-    days: dict[Any, list[tuple[int, int, int]]] = {}
+def _group(rows: list[tuple], key: Any) -> dict[Any, list[tuple]]:
+    groups: dict[Any, list[tuple]] = {}
     for row in rows:
-        days.setdefault(row["created_at__date"], []).append((row["confidence_micros"], row["n"], row["k"]))
-    series = []
-    for day, values in sorted(days.items()):
-        hist = calibration.Histogram.from_rows(values)
-        series.append({"date": day.isoformat(), "n": hist.n, "ece": calibration.ece(hist, bins)})
-    return series
+        groups.setdefault(key(row), []).append(row)
+    return groups
+
+
+def _histogram(rows: list[tuple]) -> calibration.Histogram:
+    """Histogram of (…, confidence_micros, n, k) rows, merging equal confidences."""
+    if not rows:
+        return calibration.Histogram.from_rows([])
+    array = np.array([row[-3:] for row in rows], dtype=np.int64)
+    values, inverse = np.unique(array[:, 0], return_inverse=True)
+    return calibration.Histogram(values, np.bincount(inverse, weights=array[:, 1]).astype(np.int64),
+                                 np.bincount(inverse, weights=array[:, 2]).astype(np.int64))
 
 
 def reliability_rows(**filters: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:

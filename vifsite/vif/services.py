@@ -293,10 +293,11 @@ def outcome_record(*, witness: Witness, correct: bool, source: str, recorded_by:
     if witness.retired_at is not None:
         raise InputError("This witness is retired to hashes only; it can no longer be labelled.")
     try:
+        now = timezone.now()
         with transaction.atomic():
             outcome = Outcome.objects.create(
                 witness=witness, correct=correct, source=source, recorded_by=recorded_by, note=note,
-                created_at=timezone.now(), model_id=witness.model_id, model_version=witness.model_version,
+                created_at=now, created_day=now.date(), model_id=witness.model_id, model_version=witness.model_version,
                 criticality=witness.task_criticality, domain=witness.domain,
                 confidence_micros=witness.confidence_micros, confidence_method=witness.confidence_method,
                 gate_passed=witness.kappa_gate_passed, calibration_sample=witness.calibration_sample,

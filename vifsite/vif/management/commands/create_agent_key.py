@@ -18,9 +18,13 @@ class Command(BaseCommand):
         parser.add_argument("--owner", help="Username of the person responsible for the agent.")
         parser.add_argument("--manage-surveys", action="store_true",
                             help="Allow this key to import SEG-Y files and register volumes.")
+        parser.add_argument("--record-outcomes", action="store_true",
+                            help="Allow this key to label other writers' witnesses correct or not (a checker).")
+        parser.add_argument("--read-metrics", action="store_true",
+                            help="Allow this key to read /api/v1/metrics/ and /metrics (a Prometheus scraper).")
 
     def handle(self, *args, name: str, expires: int | None, owner: str | None,
-               manage_surveys: bool, **options):
+               manage_surveys: bool, record_outcomes: bool = False, read_metrics: bool = False, **options):
         name = name.strip()
         if not name:
             raise CommandError("The agent's name must not be empty.")
@@ -34,7 +38,8 @@ class Command(BaseCommand):
                 raise CommandError(f"No user named {owner!r}.") from None
         expiry = timezone.now() + timedelta(days=expires) if expires else None
         _, key = AgentKey.objects.create_key(
-            name=name, expiry_date=expiry, owner=owner_user, can_manage_surveys=manage_surveys
+            name=name, expiry_date=expiry, owner=owner_user, can_manage_surveys=manage_surveys,
+            can_record_outcomes=record_outcomes, can_read_metrics=read_metrics,
         )
         self.stdout.write(key)
         until = f"expires {expiry:%Y-%m-%d %H:%M} UTC" if expiry else "does not expire"
