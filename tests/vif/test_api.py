@@ -273,3 +273,28 @@ def test_current_ece_is_recorded_on_new_witnesses(record):
     [later] = record(1, model_id="m2")
     assert later.witness.ece_at_time == pytest.approx(0.3)
     assert timezone.now() - later.witness.created_at < timedelta(minutes=1)
+
+
+def test_metrics_raise_a_cusum_alarm_when_accepted_items_go_wrong(record, reviewer, client):
+    items = record(60, confidence=0.99, task_criticality="critical")
+    assert all(item.gate.passed for item in items)
+    for i, item in enumerate(items):  # one in three accepted critical items wrong, against a target of 5 %
+        services.outcome_record(witness=item.witness, correct=i % 3 != 0, source="api", recorded_by="user:rita")
+    client.force_login(reviewer)
+    data = client.get(reverse("api:vif:metrics")).json()
+    assert data["cusum"]["critical"]["alarm"] and data["cusum"]["critical"]["p0"] == pytest.approx(0.05)
+    assert data["cusum"]["important"]["n"] == 0 and not data["cusum"]["important"]["alarm"]
+    assert any(alert["kind"] == "cusum" and alert["criticality"] == "critical" for alert in data["alerts"])
+
+
+def test_metrics_alert_when_confidence_falls_below_its_baseline(record, reviewer, client):
+    from django.db import models
+
+    record(30, confidence=0.95, task_criticality="routine")
+    models.QuerySet(model=Witness).update(created_at=timezone.now() - timedelta(days=3))  # last week's baseline
+    record(30, confidence=0.75, task_criticality="routine")
+    client.force_login(reviewer)
+    data = client.get(reverse("api:vif:metrics")).json()
+    assert data["baseline_average_confidence"] == pytest.approx(0.95)
+    assert data["average_confidence"] == pytest.approx(0.75)
+    assert any(alert["kind"] == "confidence_drop" for alert in data["alerts"])
