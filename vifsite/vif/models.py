@@ -240,4 +240,12 @@ class Outcome(AppendOnlyModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["model_id", "criticality", "created_at"])]
+        indexes = [
+            # Covers the calibration report's single GROUP BY pass, so it never reads the table itself.
+            models.Index(fields=["model_id", "model_version", "criticality", "confidence_method", "created_day",
+                                 "confidence_micros", "correct", "created_at", "calibration_sample"],
+                         name="vif_outcome_calibration"),
+            models.Index(fields=["criticality", "model_id", "model_version", "confidence_method", "created_day",
+                                 "confidence_micros", "correct", "created_at", "calibration_sample"],
+                         name="vif_outcome_calibration_tier"),
+        ]

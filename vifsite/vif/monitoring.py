@@ -51,22 +51,28 @@ def calibration_report(*, model: str | None = None, model_version: str | None = 
         outcomes = outcomes.filter(criticality=criticality)
     if samples_only:
         outcomes = outcomes.filter(calibration_sample=True)
-    scoped = outcomes.filter(created_at__gte=now - span) if span else outcomes
-
-    # One pass over the outcomes in scope: everything below is summed from these groups in numpy.
-    rows = list(scoped.order_by().values_list("model_id", "model_version", "criticality", "confidence_method",
-                                              "created_day", "confidence_micros")
-                .annotate(n=Count("id"), k=Count("id", filter=Q(correct=True))))
-    overall = calibration.summary(_histogram(rows), bins=bins, min_samples=minimum)
+    # One pass over the outcomes (an index covers it): the window in scope, the last day and the last
+    # week are conditional counts, and everything below is summed from these groups in numpy.
+    scope = Q(created_at__gte=now - span) if span else Q(id__isnull=False)
+    last_day, last_week = Q(created_at__gte=now - timedelta(days=1)), Q(created_at__gte=now - timedelta(days=7))
+    correct = Q(correct=True)
+    rows = list(outcomes.order_by().values_list("model_id", "model_version", "criticality", "confidence_method",
+                                                "created_day", "confidence_micros")
+                .annotate(n=Count("id", filter=scope), k=Count("id", filter=scope & correct),
+                          nd=Count("id", filter=last_day), kd=Count("id", filter=last_day & correct),
+                          nw=Count("id", filter=last_week), kw=Count("id", filter=last_week & correct)))
+    scoped = [row[:8] for row in rows if row[6]]
+    overall = calibration.summary(_histogram(scoped), bins=bins, min_samples=minimum)
     groups = []
-    for (model_id, version, tier), members in sorted(_group(rows, lambda r: (r[0], r[1], r[2])).items()):
+    for (model_id, version, tier), members in sorted(_group(scoped, lambda r: (r[0], r[1], r[2])).items()):
         summary = calibration.summary(_histogram(members), bins=bins, min_samples=minimum, draws=100)
         summary.pop("reliability")
         groups.append({"model_id": model_id, "model_version": version, "criticality": tier, **summary})
-    verbal = _histogram([r for r in rows if r[3] == "verbalised"])
-    daily = _group(rows if span else [r for r in rows if r[4] >= (now - timedelta(days=30)).date()], lambda r: r[4])
-    day = outcome_histogram(outcomes.filter(created_at__gte=now - timedelta(days=1)))
-    week = outcome_histogram(outcomes.filter(created_at__gte=now - timedelta(days=7)))
+    verbal = _histogram([r for r in scoped if r[3] == "verbalised"])
+    since = (now - timedelta(days=30)).date()
+    daily = _group(scoped if span else [r for r in scoped if r[4] >= since], lambda r: r[4])
+    day = _histogram([(*r[:6], r[8], r[9]) for r in rows if r[8]])
+    week = _histogram([(*r[:6], r[10], r[11]) for r in rows if r[10]])
     return {
         "filters": {"model": model, "model_version": model_version, "criticality": criticality, "window": window,
                     "samples_only": samples_only},
