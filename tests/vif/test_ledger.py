@@ -130,18 +130,33 @@ def test_a_checkpoint_that_disagrees_with_the_entry_is_caught(record):
     assert ledger.verify().ok
 
 
-def test_retirement_keeps_the_ledger_verifiable(record):
+def back_in_time(monkeypatch, days):
+    """Append as if it were ``days`` ago (the ledger stamps entries with timezone.now())."""
+    then = timezone.now() - timedelta(days=days)
+    monkeypatch.setattr(ledger.timezone, "now", lambda: then)
+    return then
+
+
+def test_retirement_keeps_the_ledger_verifiable(record, monkeypatch):
+    back_in_time(monkeypatch, 40)
     record(3, store_text=True)
-    raw().update(created_at=timezone.now() - timedelta(days=40))
+    monkeypatch.undo()
     record(2)
-    # created_at is inside the signed payload: re-sign is impossible, so retire before verifying the
-    # back-dated rows — retirement drops exactly the payload that no longer matches.
     call_command("retire_witnesses", "--days", "30")
-    retired = Witness.objects.filter(retired_at__isnull=False)
-    assert retired.count() == 3
+    retired = Witness.objects.filter(retired_at__isnull=False).order_by("sequence")
+    assert [w.sequence for w in retired] == [1, 2, 3]
     assert all(w.payload_jcs is None and w.output_text == "" and w.prompt_hash for w in retired)
     result = ledger.verify()
     assert result.ok and result.retired == 3
+    # The signed entry still guards what a retired row keeps: back-dating it is caught.
+    raw(sequence=2).update(created_at=timezone.now() - timedelta(days=400))
+    verify_fails_at(2, "created_at")
+
+
+def test_back_dating_a_witness_is_caught(record):
+    record(3)
+    raw(sequence=1).update(created_at=timezone.now() - timedelta(days=3))
+    verify_fails_at(1)
 
 
 def test_the_exported_bundle_verifies_stand_alone_and_tampering_fails(record, tmp_path):
@@ -172,9 +187,10 @@ def test_the_exported_bundle_verifies_stand_alone_and_tampering_fails(record, tm
     assert run(tmp_path / "forged.json", "--public-key", key).returncode == 1
 
 
-def test_export_since_a_date(record, tmp_path):
+def test_export_since_a_date(record, tmp_path, monkeypatch):
+    back_in_time(monkeypatch, 3)
     record(2)
-    raw().update(created_at=timezone.now() - timedelta(days=3))  # breaks payloads, not the export
+    monkeypatch.undo()
     record(3)
     out = tmp_path / "recent.json"
     call_command("export_witnesses", str(out), "--since", (timezone.now() - timedelta(days=1)).date().isoformat())
@@ -203,3 +219,18 @@ def test_witnesses_are_append_only(record):
     with pytest.raises(AppendOnlyError):
         Witness.objects.all().delete()
     assert ledger.verify().ok
+
+
+def test_checkpoints_are_scheduled_and_written_outside_the_database(record, ledger_dir):
+    from django_q.models import Schedule
+
+    from vifsite.vif import tasks
+
+    schedule = Schedule.objects.get(func="vifsite.vif.tasks.ledger_checkpoint")
+    assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 5 and schedule.repeats == -1
+    record(2)
+    tasks.ledger_checkpoint()
+    checkpoint = signing.checkpoint_latest(ledger_dir)
+    assert checkpoint["sequence"] == 2
+    assert signing.checkpoint_signature_ok(checkpoint, ledger.site_key().public)
+    assert ledger.verify().checkpoint["sequence"] == 2

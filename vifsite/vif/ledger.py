@@ -161,8 +161,11 @@ def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str,
         entry = json.loads(entry_bytes)
     except ValueError:
         return "entry bytes are not JSON"
+    # The entry's own fields are checked against the row even after retirement drops the payload.
     recorded = {"sequence": witness.sequence, "prev_hash": witness.prev_hash, "payload_hash": witness.payload_hash,
-                "vif_id": str(witness.vif_id)}
+                "vif_id": str(witness.vif_id), "created_at": signing.iso(witness.created_at),
+                "operation": witness.operation, "writer": witness.writer, "prompt_hash": witness.prompt_hash,
+                "output_hash": witness.output_hash, "tool_results_hash": witness.tool_results_hash}
     for name, value in recorded.items():
         if entry.get(name) != value:
             return f"the row's {name} differs from the signed entry"
