@@ -127,7 +127,6 @@ def main() -> None:
                     model_id="bench-model", criticality="important", confidence_micros=int(round(c * 1e6)),
                     confidence_method="explicit", gate_passed=True)
             for w, c, ok in zip(stub, conf, correct, strict=True)], batch_size=5000)
-    connection.cursor().execute("ANALYZE")
     for filters in ({"model": "bench-model"}, {"criticality": "important"}, {"window": "24h"}):
         timings = []
         for _ in range(3):
