@@ -63,6 +63,8 @@ _RANGES = {
                       f"{'first' if end == 'min' else 'last'}). Not allowed for the section's own axis."}
     for axis in ("inline", "crossline", "sample") for end in ("min", "max")
 }
+_RANGE = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+          "description": "[low, high] in survey annotation"}
 _SECTION = {
     **_SURVEY_ID,
     "section_type": {"type": "string", "enum": ["inline", "crossline", "timeslice"]},
@@ -116,6 +118,94 @@ TOOLS: dict[str, Tool] = {
                 **_SECTION, "clip": {"type": "number", "description": "Percentile of |amplitude| used as the "
                                      "symmetric colour clip, 50-100 (default 99)."}},
                 "required": ["survey_id", "section_type", "section_number"]},
+        ),
+        Tool(
+            name="validate_amplitude_claim",
+            method="POST",
+            path="/api/v1/surveys/{survey_id}/validate-amplitude-claim/",
+            summary="Check an amplitude claim about a window of a section by recomputing it from the data.",
+            what="claim_type high_amplitude or low_amplitude (with an |amplitude| threshold: the fraction of the "
+                 "window at or beyond it decides, PASS at 0.5 or more; without one: the window's RMS against the "
+                 "rest of the section, PASS at a contrast of 1.5), or amplitude_statistic (statistic and value, "
+                 "PASS within the tolerance, ±5 % by default). Give the window as the ranges on the section's two "
+                 "axes (crossline_range and sample_range for an inline). Answers verdict (PASS, FAIL or "
+                 "INCONCLUSIVE), evidence (the recomputed values, tolerance, fraction beyond the threshold, "
+                 "contrast) and the confidence in the verdict. It establishes what the amplitudes are, not what "
+                 "causes them.",
+            parameters={"type": "object", "properties": {
+                **_SURVEY_ID,
+                "section_type": {"type": "string", "enum": ["inline", "crossline", "timeslice"]},
+                "section_number": {"type": "number"},
+                "claim_type": {"type": "string", "enum": ["high_amplitude", "low_amplitude", "amplitude_statistic"]},
+                "inline_range": _RANGE, "crossline_range": _RANGE, "sample_range": _RANGE,
+                "statistic": {"type": "string", "enum": ["mean", "median", "rms", "std", "min", "max", "max_abs",
+                                                         "mean_abs"]},
+                "value": {"type": "number"}, "threshold": {"type": "number"},
+                "tolerance": {"type": "number", "description": "relative, default 0.05"},
+                "description": {"type": "string"}},
+                "required": ["survey_id", "section_type", "section_number", "claim_type"]},
+        ),
+        Tool(
+            name="detect_amplitude_anomalies",
+            method="POST",
+            path="/api/v1/surveys/{survey_id}/anomalies/",
+            summary="Find amplitude anomalies on a section: amplitude out of line with its surroundings.",
+            what="The envelope is compared with its lateral background (a wide running median along the traces "
+                 "that follows reflectors within ±6 samples), standardised robustly (median/MAD, or "
+                 "method=std), thresholded at threshold_std (3.0) and at twice the background, and grouped into "
+                 "connected clusters of at least min_cluster_size (10) samples. A laterally continuous strong "
+                 "reflector is background, not an anomaly. Answers anomalies ranked by strength (robust z), each "
+                 "with inline_range, crossline_range, sample_range, centroid, peak_amplitude, mean_amplitude, "
+                 "area (samples) and strength; 50 per page (offset, limit). An anomaly is a measurement, not a "
+                 "bright spot in the geological sense: gas, lithology and tuning all make one.",
+            parameters={"type": "object", "properties": {
+                **_SURVEY_ID,
+                "section_type": {"type": "string", "enum": ["inline", "crossline", "timeslice"]},
+                "section_number": {"type": "number"},
+                "threshold_std": {"type": "number"}, "min_cluster_size": {"type": "integer"},
+                "method": {"type": "string", "enum": ["mad", "std"]},
+                "inline_range": _RANGE, "crossline_range": _RANGE, "sample_range": _RANGE,
+                "offset": {"type": "integer"}, "limit": {"type": "integer"}},
+                "required": ["survey_id", "section_type", "section_number"]},
+        ),
+        Tool(
+            name="verify_feature_hypothesis",
+            method="POST",
+            path="/api/v1/surveys/{survey_id}/verify-hypothesis/",
+            summary="Check a fault, channel, bright spot or flat spot hypothesis at a location through several views.",
+            what="Looks at the inline and the crossline through the location, a timeslice through it, the "
+                 "amplitude gradient, reflector continuity (correlation of neighbouring traces) and, for faults, "
+                 "the vertical offset across the location. Each step reports its evidence and a sub-score; the "
+                 "weighted score in [0, 1] is verified at 0.7 or more. A verified structure is consistent with the "
+                 "amplitudes; it does not establish the feature's geological nature or origin.",
+            parameters={"type": "object", "properties": {
+                **_SURVEY_ID,
+                "feature_type": {"type": "string", "enum": ["fault", "channel", "bright_spot", "flat_spot"]},
+                "location": {"type": "object", "properties": {
+                    "inline": {"type": "number"}, "crossline": {"type": "number"},
+                    "sample": {"type": "number", "description": "time (ms) or depth"}},
+                    "required": ["inline", "crossline", "sample"]},
+                "characteristics": {"type": "object"}},
+                "required": ["survey_id", "feature_type", "location"]},
+        ),
+        Tool(
+            name="compare_to_reference",
+            method="POST",
+            path="/api/v1/surveys/{survey_id}/compare/",
+            summary="Compare a section with a reference section of the same or another survey.",
+            what="Answers the correlation of the amplitudes, the RMS ratio, the similarity of the amplitude "
+                 "spectra (cosine) and a verdict (similar, partly similar, different) with its criteria. Across "
+                 "surveys amplitudes are normalised and a warning says why raw amplitudes are not comparable.",
+            parameters={"type": "object", "properties": {
+                **_SURVEY_ID,
+                "section_type": {"type": "string", "enum": ["inline", "crossline", "timeslice"]},
+                "section_number": {"type": "number"},
+                "reference_survey_id": {"type": "integer"},
+                "reference_section_type": {"type": "string", "enum": ["inline", "crossline", "timeslice"]},
+                "reference_section_number": {"type": "number"},
+                "normalise": {"type": "boolean"}},
+                "required": ["survey_id", "section_type", "section_number", "reference_section_type",
+                             "reference_section_number"]},
         ),
     ]
 }

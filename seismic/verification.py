@@ -156,10 +156,10 @@ def _anomaly_near(section: np.ndarray, live: np.ndarray, at: tuple[int, int], re
 def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feature: str,
            inline_section: np.ndarray | None = None, inline_live: np.ndarray | None = None,
            crossline_section: np.ndarray | None = None, crossline_live: np.ndarray | None = None,
-           tolerance: int = 6) -> dict[str, Any]:
+           full_at: tuple[int, int, int] | None = None, tolerance: int = 6) -> dict[str, Any]:
     """Score a hypothesis that ``feature`` lies at ``at`` = (inline, crossline, sample) indices of
-    ``cube``. Full inline and crossline sections (for the anomaly background) may be given with the
-    location at the same crossline/inline index offsets as in the cube."""
+    ``cube``. Full inline and crossline sections (a wider background for the anomaly steps) may be
+    given, with the location's indices in them as ``full_at``."""
     if feature not in FEATURES:
         raise ValueError(f"feature must be one of {', '.join(FEATURES)}")
     i0, x0, s0 = at
@@ -175,6 +175,7 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         steps.append({"name": name, "score": round(_clip(score), 4), "evidence": evidence})
 
     env_map = detection.slab_envelope(cube, s0, tolerance)
+    fi, fx, fs = full_at if full_at is not None else at
     if feature == "fault":
         on_inline = discontinuity(inline[:, window], x0)
         on_crossline = discontinuity(crossline[:, window], i0)
@@ -214,9 +215,11 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         il_live = np.ones(il_sec.shape[0], bool) if inline_live is None else inline_live
         xl_sec = crossline if crossline_section is None else crossline_section
         xl_live = np.ones(xl_sec.shape[0], bool) if crossline_live is None else crossline_live
-        a = _anomaly_near(il_sec, il_live, (x0, s0), (3, 10))
+        a = _anomaly_near(il_sec, il_live, (fx if inline_section is not None else x0,
+                                            fs if inline_section is not None else s0), (3, 10))
         step("inline_anomaly", a["score"], a)
-        b = _anomaly_near(xl_sec, xl_live, (i0, s0), (3, 10))
+        b = _anomaly_near(xl_sec, xl_live, (fi if crossline_section is not None else i0,
+                                            fs if crossline_section is not None else s0), (3, 10))
         step("crossline_anomaly", b["score"], b)
         contrast = _ring_contrast(env_map, (i0, x0), inner=2, outer=10)
         ratio = contrast["at_location"] / contrast["surroundings"] if contrast["surroundings"] else 0.0
@@ -229,9 +232,11 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         lags = [best_lag(inline[k, window], inline[k + 1, window], 4)[0] for k in range(inline.shape[0] - 1)]
         flat = float(np.mean(np.abs(lags)) <= 0.25)
         step("flatness", flat, {"mean_abs_lag_samples": float(np.mean(np.abs(lags)))})
-        a = _anomaly_near(il_sec, il_live, (x0, s0), (3, 10))
+        a = _anomaly_near(il_sec, il_live, (fx if inline_section is not None else x0,
+                                            fs if inline_section is not None else s0), (3, 10))
         step("inline_anomaly", a["score"], a)
-        b = _anomaly_near(xl_sec, xl_live, (i0, s0), (3, 10))
+        b = _anomaly_near(xl_sec, xl_live, (fi if crossline_section is not None else i0,
+                                            fs if crossline_section is not None else s0), (3, 10))
         step("crossline_anomaly", b["score"], b)
         coherence = float(np.median(neighbour_coherence(inline[:, window])))
         step("continuity", _clip(coherence), {"median_coherence": coherence})

@@ -145,6 +145,7 @@ REST_FRAMEWORK = {
 }
 API_KEY_CUSTOM_HEADER = None  # Authorization: Api-Key <key>
 SPECTACULAR_SETTINGS = {
+    "ENUM_NAME_OVERRIDES": {"SectionTypeEnum": ["inline", "crossline", "timeslice"]},
     "TITLE": "vifsite API",
     "DESCRIPTION": (
         "Seismic data tools for LLM agents. Every number is computed from the data and carries "

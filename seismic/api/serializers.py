@@ -149,3 +149,72 @@ class SurveyRegisterInputSerializer(serializers.Serializer):
                                                           "URL OpenVDS opens (s3://, azure://, gs://).")
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+# --- Anti-hallucination tools ---------------------------------------------------------------------
+
+class RangeField(serializers.ListField):
+    """[low, high] in survey annotation."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from vifsite.vif.api.serializers import FiniteFloatField
+
+        super().__init__(child=FiniteFloatField(), min_length=2, max_length=2, required=False, **kwargs)
+
+
+class SectionRangesMixin(serializers.Serializer):
+    inline_range = RangeField(help_text="[low, high] inline numbers (not for an inline).")
+    crossline_range = RangeField(help_text="[low, high] crossline numbers (not for a crossline).")
+    sample_range = RangeField(help_text="[low, high] times (ms) or depths (not for a timeslice).")
+
+    def ranges(self, prefix: str = "") -> dict[str, tuple[float, float]]:
+        data = self.validated_data
+        return {axis: tuple(data[f"{prefix}{axis}_range"]) for axis in ("inline", "crossline", "sample")
+                if data.get(f"{prefix}{axis}_range")}
+
+
+class ClaimInputSerializer(SectionRangesMixin):
+    section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
+    section_number = serializers.FloatField()
+    claim_type = serializers.ChoiceField(choices=["high_amplitude", "low_amplitude", "amplitude_statistic"])
+    statistic = serializers.ChoiceField(choices=["mean", "median", "rms", "std", "min", "max", "max_abs", "mean_abs"],
+                                        required=False)
+    value = serializers.FloatField(required=False)
+    threshold = serializers.FloatField(required=False, help_text="|amplitude| threshold of a high/low zone.")
+    tolerance = serializers.FloatField(required=False, default=0.05, help_text="Relative tolerance (0.05 = ±5 %).")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class AnomaliesInputSerializer(SectionRangesMixin):
+    section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
+    section_number = serializers.FloatField()
+    threshold_std = serializers.FloatField(required=False, default=3.0)
+    min_cluster_size = serializers.IntegerField(required=False, default=10)
+    method = serializers.ChoiceField(choices=["mad", "std"], required=False, default="mad")
+    offset = serializers.IntegerField(required=False, default=0)
+    limit = serializers.IntegerField(required=False, default=50)
+
+
+class LocationSerializer(serializers.Serializer):
+    inline = serializers.FloatField()
+    crossline = serializers.FloatField()
+    sample = serializers.FloatField(help_text="Time (ms) or depth, in survey annotation.")
+
+
+class HypothesisInputSerializer(serializers.Serializer):
+    feature_type = serializers.CharField(help_text="fault, channel, bright_spot or flat_spot")
+    location = LocationSerializer()
+    characteristics = serializers.DictField(required=False, default=dict)
+
+
+class CompareInputSerializer(SectionRangesMixin):
+    section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
+    section_number = serializers.FloatField()
+    reference_survey_id = serializers.IntegerField(required=False, help_text="Default: the same survey.")
+    reference_section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
+    reference_section_number = serializers.FloatField()
+    reference_inline_range = RangeField()
+    reference_crossline_range = RangeField()
+    reference_sample_range = RangeField()
+    normalise = serializers.BooleanField(required=False, default=False,
+                                         help_text="Compare normalised amplitudes (always so across surveys).")

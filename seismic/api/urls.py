@@ -14,5 +14,10 @@ urlpatterns = [
          views.SectionApi.as_view(), name="section"),
     path("surveys/<int:survey_id>/sections/<str:section_type>/<str:section_number>/image.png",
          views.SectionImageApi.as_view(), name="section-image"),
+    path("surveys/<int:survey_id>/validate-amplitude-claim/", views.ValidateClaimApi.as_view(),
+         name="validate-claim"),
+    path("surveys/<int:survey_id>/anomalies/", views.AnomaliesApi.as_view(), name="anomalies"),
+    path("surveys/<int:survey_id>/verify-hypothesis/", views.VerifyHypothesisApi.as_view(), name="verify-hypothesis"),
+    path("surveys/<int:survey_id>/compare/", views.CompareApi.as_view(), name="compare"),
     path("tools/", views.ToolManifestApi.as_view(), name="tools"),
 ]

@@ -7,9 +7,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from seismic import services
+from seismic import services, tools
 from seismic.api.permissions import CanManageSurveys
 from seismic.api.serializers import (
+    AnomaliesInputSerializer,
+    ClaimInputSerializer,
+    CompareInputSerializer,
+    HypothesisInputSerializer,
     SectionImageQuerySerializer,
     SectionOutputSerializer,
     SectionQuerySerializer,
@@ -154,3 +158,49 @@ class ToolManifestApi(ApiView):
                                "function-calling shape agents load directly.")
     def get(self, request: Request) -> Response:
         return Response({"tools": [tool.manifest() for tool in TOOLS.values()]})
+
+
+class ValidateClaimApi(ApiView):
+    @extend_schema(operation_id="validate_amplitude_claim", request=ClaimInputSerializer, responses=dict,
+                   description=TOOLS["validate_amplitude_claim"].description)
+    def post(self, request: Request, survey_id: int) -> Response:
+        data = ClaimInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if not k.endswith("_range")}
+        return Response(tools.claim_validate(survey_id=survey_id, window=data.ranges(),
+                                             principal=principal_of(request.user), **values))
+
+
+class AnomaliesApi(ApiView):
+    @extend_schema(operation_id="detect_amplitude_anomalies", request=AnomaliesInputSerializer, responses=dict,
+                   description=TOOLS["detect_amplitude_anomalies"].description)
+    def post(self, request: Request, survey_id: int) -> Response:
+        data = AnomaliesInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if not k.endswith("_range")}
+        return Response(tools.anomalies_detect(survey_id=survey_id, ranges=data.ranges(),
+                                               principal=principal_of(request.user), **values))
+
+
+class VerifyHypothesisApi(ApiView):
+    @extend_schema(operation_id="verify_feature_hypothesis", request=HypothesisInputSerializer, responses=dict,
+                   description=TOOLS["verify_feature_hypothesis"].description)
+    def post(self, request: Request, survey_id: int) -> Response:
+        data = HypothesisInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        return Response(tools.hypothesis_verify(survey_id=survey_id, feature_type=values["feature_type"],
+                                                characteristics=values["characteristics"],
+                                                principal=principal_of(request.user), **values["location"]))
+
+
+class CompareApi(ApiView):
+    @extend_schema(operation_id="compare_to_reference", request=CompareInputSerializer, responses=dict,
+                   description=TOOLS["compare_to_reference"].description)
+    def post(self, request: Request, survey_id: int) -> Response:
+        data = CompareInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = {k: v for k, v in data.validated_data.items() if not k.endswith("_range")}
+        return Response(tools.sections_compare(survey_id=survey_id, ranges=data.ranges(),
+                                               reference_ranges=data.ranges("reference_"),
+                                               principal=principal_of(request.user), **values))

@@ -1,0 +1,326 @@
+"""The anti-hallucination tools as services: each reads the data, calls a numerical core
+(``claims``, ``detection``, ``verification``), and witnesses the call in the ledger with its exact
+parameters and the hash of its result. Every tool is a pure function of its parameters and the
+survey, so the same function replays it (``replay.register`` in apps.py)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from seismic import claims, detection, vds, verification
+from seismic.models import Survey
+from seismic.services import FIXED_AXIS, SECTION_AXES, Section, _sub_axis, section_read, survey_get
+from vifsite.errors import InputError, Unavailable
+from vifsite.version import APP_VERSION
+from vifsite.vif import replay, signing
+from vifsite.vif import services as vif_services
+
+Ranges = Mapping[str, tuple[float | None, float | None]]
+MAX_PAGE = 50
+
+
+def _finite(value: Any) -> Any:
+    """JSON-safe numbers: NaN and infinities become None (the ledger refuses them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return _finite(value.item())
+    return value
+
+
+def _ranges_param(ranges: Ranges | None) -> dict[str, list[float | None]]:
+    return {axis: [lo, hi] for axis, (lo, hi) in sorted((ranges or {}).items()) if (lo, hi) != (None, None)}
+
+
+def _ranges_from(param: Mapping[str, list[float | None]] | None) -> dict[str, tuple[float | None, float | None]]:
+    return {axis: (bounds[0], bounds[1]) for axis, bounds in (param or {}).items()}
+
+
+def _result_hash(result: Mapping[str, Any]) -> str:
+    return signing.sha256_hex(signing.canonical(result))
+
+
+def run(tool_id: str, parameters: dict[str, Any], *, principal: str) -> dict[str, Any]:
+    """Compute a tool, witness it, and return its result with provenance."""
+    started = time.perf_counter()
+    survey = survey_get(survey_id=parameters["survey_id"])
+    parameters = {**parameters, "survey_data_sha256": survey.data_sha256, "app_version": APP_VERSION}
+    result = _finite(COMPUTE[tool_id](survey, parameters))
+    witness = vif_services.witness_record_tool(
+        tool_id=tool_id, parameters=parameters, result_hash=_result_hash(result), writer=principal,
+        execution_time_ms=(time.perf_counter() - started) * 1000.0)
+    return {**result, "provenance": {"vif_id": str(witness.vif_id), "tool": tool_id, "survey_id": survey.pk,
+                                     "survey_data_sha256": survey.data_sha256, "parameters": parameters,
+                                     "app_version": APP_VERSION, "openvds_version": vds.openvds_version()}}
+
+
+def _replayer(tool_id: str) -> replay.Replayer:
+    def replay_tool(parameters: Mapping[str, Any]) -> replay.ToolReplay:
+        survey = survey_get(survey_id=parameters["survey_id"])
+        result = _finite(COMPUTE[tool_id](survey, dict(parameters)))
+        return replay.ToolReplay(result_hash=_result_hash(result),
+                                 inputs={"survey_data_sha256": survey.data_sha256, "app_version": APP_VERSION})
+
+    return replay_tool
+
+
+def register_replayers() -> None:
+    for tool_id in COMPUTE:
+        replay.register(tool_id, _replayer(tool_id))
+
+
+# --- Reading ----------------------------------------------------------------------------------------
+
+def _annotation(section: Section, first: float, second: float) -> dict[str, float]:
+    """Survey annotation of fractional indices along a section's two axes, plus its fixed axis."""
+    a, b = section.axes
+    point = {a.name: a.first + first * a.step, b.name: b.first + second * b.step}
+    point[FIXED_AXIS[section.kind]] = section.number
+    return {name: round(point[name], 6) for name in ("inline", "crossline", "sample")}
+
+
+def _window_mask(section: Section, window: Ranges) -> np.ndarray:
+    """Boolean mask of the section's samples inside ``window`` (annotation ranges of its two axes)."""
+    fixed = FIXED_AXIS[section.kind]
+    if fixed in window and window[fixed] != (None, None):
+        raise InputError(f"A {section.kind} fixes the {fixed}; give the window on "
+                         f"{' and '.join(SECTION_AXES[section.kind])}.")
+    unknown = set(window) - set(SECTION_AXES[section.kind]) - {fixed}
+    if unknown:
+        raise InputError(f"Unknown window axis {', '.join(sorted(unknown))}.")
+    mask = np.ones(section.data.shape, dtype=bool)
+    for position, axis in enumerate(section.axes):
+        lo, hi = window.get(axis.name, (None, None))
+        i0, i1 = _sub_axis(axis, lo, hi)
+        keep = np.zeros(axis.count, dtype=bool)
+        keep[i0:i1 + 1] = True
+        mask &= keep[:, None] if position == 0 else keep[None, :]
+    return mask
+
+
+def _live_samples(section: Section) -> np.ndarray:
+    return np.broadcast_to(section.live[:, None], section.data.shape) if section.vertical else section.live
+
+
+def _slab(survey: Survey, sample_index: int, half: int) -> tuple[np.ndarray, int]:
+    """Amplitudes of the whole survey within ±``half`` samples of a timeslice, and its index in them."""
+    geometry = survey.geometry()
+    lo = max(0, sample_index - half)
+    hi = min(geometry.sample.count, sample_index + half + 1)
+    try:
+        slab = vds.read_subset(survey.vds_url, geometry, (0, 0, lo),
+                               (geometry.inline.count, geometry.crossline.count, hi))
+    except vds.VolumeError as exc:
+        raise Unavailable(f"The volume of survey {survey.pk} cannot be read now: {exc}") from exc
+    return slab, sample_index - lo
+
+
+# --- validate_amplitude_claim -------------------------------------------------------------------
+
+def _claim(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
+    section = section_read(survey=survey, kind=p["section_type"], number=p["section_number"])
+    inside = _window_mask(section, _ranges_from(p["window"]))
+    live = _live_samples(section)
+    try:
+        outcome = claims.check_claim(section.data[inside & live], section.data[~inside & live],
+                                     claim_type=p["claim_type"], statistic=p.get("statistic"), value=p.get("value"),
+                                     threshold=p.get("threshold"), tolerance=p["tolerance"])
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    outcome["evidence"]["window"] = {name: list(bounds) for name, bounds in p["window"].items()}
+    outcome["evidence"]["notes"] = section.notes
+    return {"claim_type": p["claim_type"], "description": p.get("description", ""), **outcome}
+
+
+def claim_validate(*, survey_id: int, section_type: str, section_number: float, window: Ranges, claim_type: str,
+                   statistic: str | None = None, value: float | None = None, threshold: float | None = None,
+                   tolerance: float = 0.05, description: str = "", principal: str) -> dict[str, Any]:
+    if claim_type not in claims.CLAIM_TYPES:
+        raise InputError(f"claim_type must be one of {', '.join(claims.CLAIM_TYPES)}, not {claim_type!r}.")
+    if claim_type == "amplitude_statistic" and (statistic not in claims.STATISTICS or value is None):
+        raise InputError(f"An amplitude_statistic claim needs statistic (one of {', '.join(claims.STATISTICS)}) "
+                         "and value.")
+    if not window:
+        raise InputError("Give the claimed window: the ranges on the section's two axes (e.g. crossline and sample "
+                         "for an inline).")
+    if not 0 < tolerance < 1:
+        raise InputError("tolerance is a fraction between 0 and 1 (0.05 for ±5 %).")
+    return run("validate_amplitude_claim", {
+        "survey_id": survey_id, "section_type": section_type, "section_number": section_number,
+        "window": _ranges_param(window), "claim_type": claim_type, "statistic": statistic, "value": value,
+        "threshold": threshold, "tolerance": tolerance, "description": description}, principal=principal)
+
+
+# --- detect_amplitude_anomalies -----------------------------------------------------------------
+
+def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
+    section = section_read(survey=survey, kind=p["section_type"], number=p["section_number"],
+                           ranges=_ranges_from(p["ranges"]))
+    amplitude = None
+    notes = list(section.notes)
+    if not section.vertical:
+        geometry = survey.geometry()
+        index = geometry.sample.index_of(section.number)
+        slab, centre = _slab(survey, index, 16)
+        i0 = round((section.axes[0].first - geometry.inline.first) / geometry.inline.step)
+        x0 = round((section.axes[1].first - geometry.crossline.first) / geometry.crossline.step)
+        slab = slab[i0:i0 + section.data.shape[0], x0:x0 + section.data.shape[1]]
+        amplitude = detection.slab_envelope(slab, centre, 6)
+        notes.append("On a timeslice the amplitude is the envelope within ±6 samples of the slice; a slice cuts "
+                     "dipping reflectors obliquely, so confirm an anomaly on an inline and a crossline.")
+    clusters, info = detection.detect(section.data, section.live, vertical=section.vertical,
+                                      threshold_std=p["threshold_std"], min_cluster_size=p["min_cluster_size"],
+                                      method=p["method"], amplitude=amplitude)
+    a, b = section.axes
+    fixed = FIXED_AXIS[section.kind]
+    anomalies = []
+    for rank, cluster in enumerate(clusters, start=1):
+        ranges = {a.name: [a.value(cluster.first[0]), a.value(cluster.first[1])],
+                  b.name: [b.value(cluster.second[0]), b.value(cluster.second[1])],
+                  fixed: [section.number, section.number]}
+        anomalies.append({
+            "rank": rank, "inline_range": ranges["inline"], "crossline_range": ranges["crossline"],
+            "sample_range": ranges["sample"], "centroid": _annotation(section, *cluster.centroid),
+            "peak_amplitude": cluster.peak_amplitude, "mean_amplitude": cluster.mean_amplitude, "area": cluster.area,
+            "strength": round(cluster.strength, 4), "background_ratio": round(cluster.ratio, 4),
+        })
+    offset, limit = p["offset"], p["limit"]
+    return {"section_type": section.kind, "section_number": section.number, "total": len(anomalies),
+            "offset": offset, "limit": limit, "next_offset": offset + limit if offset + limit < len(anomalies) else None,
+            "anomalies": anomalies[offset:offset + limit], "detection": info, "notes": notes}
+
+
+def anomalies_detect(*, survey_id: int, section_type: str, section_number: float, ranges: Ranges | None = None,
+                     threshold_std: float = detection.DEFAULT_THRESHOLD,
+                     min_cluster_size: int = detection.DEFAULT_MIN_CLUSTER, method: str = "mad", offset: int = 0,
+                     limit: int = MAX_PAGE, principal: str) -> dict[str, Any]:
+    if method not in ("mad", "std"):
+        raise InputError("method must be 'mad' (median/MAD, the default) or 'std' (mean/standard deviation).")
+    if not 0 < threshold_std <= 100 or not 1 <= min_cluster_size <= 1_000_000:
+        raise InputError("threshold_std must lie in (0, 100] and min_cluster_size in [1, 1000000].")
+    if offset < 0 or not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"offset must be ≥ 0 and limit between 1 and {MAX_PAGE}.")
+    return run("detect_amplitude_anomalies", {
+        "survey_id": survey_id, "section_type": section_type, "section_number": section_number,
+        "ranges": _ranges_param(ranges), "threshold_std": threshold_std, "min_cluster_size": min_cluster_size,
+        "method": method, "offset": offset, "limit": limit}, principal=principal)
+
+
+# --- verify_feature_hypothesis ------------------------------------------------------------------
+
+HALF_TRACES, HALF_SAMPLES = 10, 25
+
+
+def _hypothesis(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
+    geometry = survey.geometry()
+    at = []
+    for axis, name in ((geometry.inline, "inline"), (geometry.crossline, "crossline"), (geometry.sample, "sample")):
+        index = axis.index_of(p[name])
+        if index is None:
+            raise InputError(f"{name} {p[name]:g} is not in this survey: valid values are {axis.describe()}.",
+                             valid_range=[axis.first, axis.last], step=axis.step)
+        at.append(index)
+    i, x, s = at
+    lo = (max(0, i - HALF_TRACES), max(0, x - HALF_TRACES), max(0, s - HALF_SAMPLES))
+    hi = (min(geometry.inline.count, i + HALF_TRACES + 1), min(geometry.crossline.count, x + HALF_TRACES + 1),
+          min(geometry.sample.count, s + HALF_SAMPLES + 1))
+    try:
+        cube = vds.read_subset(survey.vds_url, geometry, lo, hi)
+        live = vds.read_trace_mask(survey.vds_url, geometry, lo[:2], hi[:2])
+    except vds.VolumeError as exc:
+        raise Unavailable(f"The volume of survey {survey.pk} cannot be read now: {exc}") from exc
+    inline_section = section_read(survey=survey, kind="inline", number=p["inline"]) if geometry.dimensionality == 3 \
+        else None
+    crossline_section = section_read(survey=survey, kind="crossline", number=p["crossline"])
+    result = verification.verify(
+        cube, live, (i - lo[0], x - lo[1], s - lo[2]), feature=p["feature_type"],
+        inline_section=inline_section.data if inline_section else None,
+        inline_live=inline_section.live if inline_section else None,
+        crossline_section=crossline_section.data, crossline_live=crossline_section.live, full_at=(i, x, s))
+    # The anomaly steps ran on full sections: their indices are the survey's.
+    return {"feature_type": p["feature_type"], "location": {"inline": p["inline"], "crossline": p["crossline"],
+                                                            "sample": p["sample"]},
+            "characteristics": p.get("characteristics") or {}, "score": result["score"], "verified": result["verified"],
+            "threshold": result["threshold"], "steps": result["steps"],
+            "window": {"inline": [geometry.inline.value(lo[0]), geometry.inline.value(hi[0] - 1)],
+                       "crossline": [geometry.crossline.value(lo[1]), geometry.crossline.value(hi[1] - 1)],
+                       "sample": [geometry.sample.value(lo[2]), geometry.sample.value(hi[2] - 1)]}}
+
+
+def hypothesis_verify(*, survey_id: int, feature_type: str, inline: float, crossline: float, sample: float,
+                      characteristics: Mapping[str, Any] | None = None, principal: str) -> dict[str, Any]:
+    if feature_type not in verification.FEATURES:
+        raise InputError(f"feature_type must be one of {', '.join(verification.FEATURES)}, not {feature_type!r}.")
+    survey = survey_get(survey_id=survey_id)
+    if survey.dimensionality != 3:
+        raise InputError("Feature hypotheses need a 3D survey (inline, crossline and timeslice views).")
+    return run("verify_feature_hypothesis", {
+        "survey_id": survey_id, "feature_type": feature_type, "inline": inline, "crossline": crossline,
+        "sample": sample, "characteristics": dict(characteristics or {})}, principal=principal)
+
+
+# --- compare_to_reference -----------------------------------------------------------------------
+
+def _masked(section: Section) -> np.ndarray:
+    return np.where(_live_samples(section), section.data.astype(np.float64), np.nan)
+
+
+def _compare(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
+    target = section_read(survey=survey, kind=p["section_type"], number=p["section_number"],
+                          ranges=_ranges_from(p["ranges"]))
+    reference_survey = survey if p["reference_survey_id"] == survey.pk else survey_get(
+        survey_id=p["reference_survey_id"])
+    reference = section_read(survey=reference_survey, kind=p["reference_section_type"],
+                             number=p["reference_section_number"], ranges=_ranges_from(p["reference_ranges"]))
+    warnings = []
+    cross_survey = reference_survey.pk != survey.pk
+    if cross_survey:
+        warnings.append("The sections come from different surveys: raw amplitudes are not comparable (acquisition, "
+                        "processing and scaling differ), so both are normalised to zero mean and unit variance "
+                        "before correlating, and the RMS ratio is given for information only.")
+    if target.vertical != reference.vertical:
+        raise InputError("Compare a vertical section with a vertical section, or a timeslice with a timeslice.")
+    t, r = _masked(target), _masked(reference)
+    if r.shape != t.shape:
+        factors = (t.shape[0] / r.shape[0], t.shape[1] / r.shape[1])
+        filled = np.where(np.isfinite(r), r, 0.0)
+        dead = ndimage.zoom(np.isfinite(r).astype(float), factors, order=0) < 0.5
+        r = ndimage.zoom(filled, factors, order=1)[: t.shape[0], : t.shape[1]]
+        r[dead[: t.shape[0], : t.shape[1]]] = np.nan
+        warnings.append(f"The reference ({reference.data.shape[0]}×{reference.data.shape[1]}) was resampled "
+                        f"linearly to the target's shape ({t.shape[0]}×{t.shape[1]}).")
+    metrics = claims.compare(t, r, vertical=target.vertical, normalise=cross_survey or p["normalise"])
+    return {**metrics, "warnings": warnings + target.notes + reference.notes,
+            "target": {"survey_id": survey.pk, "section_type": target.kind, "section_number": target.number,
+                       "ranges": target.ranges()},
+            "reference": {"survey_id": reference_survey.pk, "section_type": reference.kind,
+                          "section_number": reference.number, "ranges": reference.ranges()}}
+
+
+def sections_compare(*, survey_id: int, section_type: str, section_number: float, ranges: Ranges | None = None,
+                     reference_survey_id: int | None = None, reference_section_type: str,
+                     reference_section_number: float, reference_ranges: Ranges | None = None,
+                     normalise: bool = False, principal: str) -> dict[str, Any]:
+    return run("compare_to_reference", {
+        "survey_id": survey_id, "section_type": section_type, "section_number": section_number,
+        "ranges": _ranges_param(ranges), "reference_survey_id": reference_survey_id or survey_id,
+        "reference_section_type": reference_section_type, "reference_section_number": reference_section_number,
+        "reference_ranges": _ranges_param(reference_ranges), "normalise": normalise}, principal=principal)
+
+
+COMPUTE: dict[str, Callable[[Survey, Mapping[str, Any]], dict[str, Any]]] = {
+    "validate_amplitude_claim": _claim,
+    "detect_amplitude_anomalies": _anomalies,
+    "verify_feature_hypothesis": _hypothesis,
+    "compare_to_reference": _compare,
+}
