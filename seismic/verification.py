@@ -143,12 +143,20 @@ def _gradient_score(values: np.ndarray, at: tuple[int, int], reach: int = 2) -> 
             "gradient_background": background}
 
 
+def _contrast_score(ratio: float) -> float:
+    """An amplitude ratio to its background as a sub-score: 0 at 1.5, 0.7 at 2 (where the anomaly
+    detector reports a cluster), 1 at 4 or more."""
+    if ratio < 2.0:
+        return _clip((ratio - 1.5) / 0.5) * 0.7
+    return 0.7 + 0.3 * _clip((ratio - 2.0) / 2.0)
+
+
 def _anomaly_near(section: np.ndarray, live: np.ndarray, at: tuple[int, int], reach: tuple[int, int]) -> dict[str, Any]:
     clusters, _ = detection.detect(section, live, vertical=True)
     for cluster in clusters:
         if (cluster.first[0] - reach[0] <= at[0] <= cluster.first[1] + reach[0]
                 and cluster.second[0] - reach[1] <= at[1] <= cluster.second[1] + reach[1]):
-            return {"score": _clip((cluster.ratio - 1.5) / 1.5), "ratio": cluster.ratio, "strength": cluster.strength,
+            return {"score": _contrast_score(cluster.ratio), "ratio": cluster.ratio, "strength": cluster.strength,
                     "area": cluster.area}
     return {"score": 0.0, "ratio": None, "note": "no amplitude anomaly at the location"}
 
@@ -223,7 +231,7 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         step("crossline_anomaly", b["score"], b)
         contrast = _ring_contrast(env_map, (i0, x0), inner=2, outer=10)
         ratio = contrast["at_location"] / contrast["surroundings"] if contrast["surroundings"] else 0.0
-        step("timeslice_contrast", _clip((ratio - 1.5) / 1.5), {**contrast, "ratio": ratio})
+        step("timeslice_contrast", _contrast_score(ratio), {**contrast, "ratio": ratio})
     else:  # flat_spot
         il_sec = inline if inline_section is None else inline_section
         il_live = np.ones(il_sec.shape[0], bool) if inline_live is None else inline_live
