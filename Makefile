@@ -38,6 +38,7 @@ test: venv browser
 bench: venv
 	$(PY) -m bench.sections
 	$(PY) -m bench.witnesses
+	$(PY) -m bench.tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,116 @@
+"""Anti-hallucination tool benchmark (make bench) on the 400x400x500 synthetic survey of
+bench/sections.py (created there once, in var/bench).
+
+For each tool: the median of 5 warm runs of the full API request (read, compute, witness), and of
+its numerical core alone on the same arrays, on inline, crossline and timeslice sections through the
+survey's planted bright spot.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("VIFSITE_DATA_DIR", str(ROOT / "var" / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vifsite.settings")
+os.environ.pop("DATABASE_URL", None)
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from seismic import claims, detection, services, vds, verification  # noqa: E402
+from seismic.models import Survey  # noqa: E402
+from vifsite.vif.models import AgentKey  # noqa: E402
+
+SIZE = os.environ.get("BENCH_SIZE", "400x400x500")
+RUNS = 5
+
+
+def median_ms(fn) -> float:
+    fn()  # warm
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    name = f"bench {SIZE}"
+    survey = Survey.objects.filter(name=name).first()
+    if survey is None:
+        call_command("make_synthetic_survey", name=name, size=SIZE, seed=11)
+        survey = Survey.objects.get(name=name)
+    AgentKey.objects.filter(name="bench-tools").delete()
+    _, key = AgentKey.objects.create_key(name="bench-tools")
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    spot = next(f for f in survey.ground_truth["features"] if f["kind"] == "bright_spot")
+    il, xl = round(spot["center"]["inline"]), round(spot["center"]["crossline"])
+    t = round(spot["center"]["time_ms"] / survey.sample_step) * survey.sample_step
+    base = f"/api/v1/surveys/{survey.pk}"
+    print(f"Tools on a {SIZE} survey; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; medians of {RUNS} warm runs, ms")
+    rows = []
+    for kind, number, window in (("inline", il, {"crossline_range": [xl - 5, xl + 5], "sample_range": [t - 20, t + 20]}),
+                                 ("crossline", xl, {"inline_range": [il - 5, il + 5], "sample_range": [t - 20, t + 20]}),
+                                 ("timeslice", t, {"inline_range": [il - 5, il + 5],
+                                                   "crossline_range": [xl - 5, xl + 5]})):
+        section = services.section_read(survey=survey, kind=kind, number=number)
+        live = section.live
+        shape = "x".join(map(str, section.data.shape))
+
+        def post(path, body):
+            response = client.post(f"{base}/{path}/", body, content_type="application/json")
+            assert response.status_code == 200, response.content
+        claim = {"section_type": kind, "section_number": number, "claim_type": "high_amplitude", **window}
+        rows.append((f"validate_amplitude_claim {kind} {shape}", median_ms(lambda: post("validate-amplitude-claim", claim)),
+                     median_ms(lambda: claims.check_claim(section.data[:10].ravel(), section.data.ravel(),
+                                                          claim_type="high_amplitude"))))
+        amplitude = None
+        if kind == "timeslice":
+            from seismic.tools import _slab
+
+            slab, centre = _slab(survey, survey.geometry().sample.index_of(t), 16)
+            amplitude = detection.slab_envelope(slab, centre, 6)
+        rows.append((f"detect_amplitude_anomalies {kind} {shape}",
+                     median_ms(lambda: post("anomalies", {"section_type": kind, "section_number": number})),
+                     median_ms(lambda: detection.detect(section.data, live, vertical=section.vertical,
+                                                        amplitude=amplitude))))
+    reference = services.section_read(survey=survey, kind="inline", number=il + 1)
+    target = services.section_read(survey=survey, kind="inline", number=il)
+    rows.append(("compare_to_reference inline", median_ms(lambda: client.post(
+        f"{base}/compare/", {"section_type": "inline", "section_number": il, "reference_section_type": "inline",
+                             "reference_section_number": il + 1}, content_type="application/json")),
+        median_ms(lambda: claims.compare(target.data, reference.data, vertical=True, normalise=False))))
+    for feature in ("bright_spot", "fault", "channel"):
+        body = {"feature_type": feature, "location": {"inline": il, "crossline": xl, "sample": t}}
+        g = survey.geometry()
+        i, x, k = g.inline.index_of(il), g.crossline.index_of(xl), g.sample.index_of(t)
+        cube = vds.read_subset(survey.vds_url, g, (i - 10, x - 10, k - 25), (i + 11, x + 11, k + 26))
+        rows.append((f"verify_feature_hypothesis {feature}",
+                     median_ms(lambda: client.post(f"{base}/verify-hypothesis/", body,
+                                                   content_type="application/json")),
+                     median_ms(lambda: verification.verify(cube, np.ones(cube.shape[:2], bool),
+                                                           (10, 10, 25), feature=feature))))
+    print(f"{'tool':55} {'API':>9} {'core':>9}")
+    for label, api, core in rows:
+        print(f"{label:55} {api:9.1f} {core:9.1f}")
+
+
+if __name__ == "__main__":
+    main()
