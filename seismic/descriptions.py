@@ -207,5 +207,49 @@ TOOLS: dict[str, Tool] = {
                 "required": ["survey_id", "section_type", "section_number", "reference_section_type",
                              "reference_section_number"]},
         ),
+        Tool(
+            name="get_structured_analysis_template",
+            method="GET",
+            path="/api/v1/surveys/{survey_id}/structured-analysis/",
+            summary="The structured analysis template (JSON Schema) for a focus, with the section's statistics.",
+            what="focus is qc, structural, stratigraphic or amplitude. Extracts the section (its extraction_id "
+                 "and statistics are in the answer) and returns the schema to fill: observations (with the "
+                 "statistics they quote), interpretations (hypothesis; confidence definite, probable, possible or "
+                 "speculative; supporting and contradicting evidence; needs_validation), limitations (never "
+                 "empty) and recommendations.",
+            parameters={"type": "object", "properties": {
+                **_SURVEY_ID, "focus": {"type": "string", "enum": ["qc", "structural", "stratigraphic", "amplitude"]},
+                "section_type": {"type": "string", "enum": ["inline", "crossline", "timeslice"]},
+                "section_number": {"type": "number"}},
+                "required": ["survey_id", "focus", "section_type", "section_number"]},
+        ),
+        Tool(
+            name="submit_structured_analysis",
+            method="POST",
+            path="/api/v1/surveys/{survey_id}/structured-analysis/",
+            summary="Validate a filled structured analysis against its template and the data.",
+            what="A template violation (a missing section, an interpretation without evidence, empty limitations) "
+                 "is a 400 naming each problem. Otherwise answers valid, every quoted statistic checked against "
+                 "the cited extractions (±5 %), and the findings of the interpretation audit.",
+            parameters={"type": "object", "properties": {**_SURVEY_ID, "analysis": {"type": "object"}},
+                        "required": ["survey_id", "analysis"]},
+        ),
+        Tool(
+            name="audit_interpretation",
+            method="POST",
+            path="/api/v1/interpretations/audit/",
+            summary="Audit an interpretation (free text or a structured analysis) against the data it cites.",
+            what="Finds numbers that match no statistic of the cited extractions (±5 %), locations outside the "
+                 "survey or off the cited sections, features claimed where the detection and verification tools "
+                 "find no support, out-of-scope claims (lithology, hydrocarbons, porosity or permeability, age, "
+                 "absolute depth from time data, drilling advice) unless hedged and paired with the data that would "
+                 "confirm them, and overconfident wording. Answers findings (category, severity, span, evidence) "
+                 "and a grounding_score in [0, 1]. The audit finds what is unsupported; passing it does not make "
+                 "an interpretation right.",
+            parameters={"type": "object", "properties": {
+                "text": {"type": "string"}, "structured": {"type": "object"},
+                "extraction_ids": {"type": "array", "items": {"type": "integer"}}, "survey_id": {"type": "integer"}},
+                "required": ["extraction_ids"]},
+        ),
     ]
 }

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from seismic import claims, detection, vds, verification
+from seismic import audit as audit_rules
+from seismic import analysis, claims, detection, vds, verification
 from seismic.models import Survey
 from seismic.services import FIXED_AXIS, SECTION_AXES, Section, _sub_axis, section_read, survey_get
 from vifsite.errors import InputError, Unavailable
@@ -324,3 +325,177 @@ COMPUTE: dict[str, Callable[[Survey, Mapping[str, Any]], dict[str, Any]]] = {
     "verify_feature_hypothesis": _hypothesis,
     "compare_to_reference": _compare,
 }
+
+
+# --- The interpretation audit -------------------------------------------------------------------
+
+CONFIDENCE_WORDS = {"definite": "", "probable": "Probably, ", "possible": "Possibly, ",
+                    "speculative": "Speculatively, it may be that "}
+
+
+def structured_to_text(analysis: Mapping[str, Any]) -> str:
+    """A filled structured analysis as sentences the audit reads (the confidence words become hedges)."""
+    lines = []
+    for observation in analysis.get("observations") or []:
+        lines.append(str(observation.get("description", "")).rstrip(".") + ".")
+    for item in analysis.get("interpretations") or []:
+        prefix = CONFIDENCE_WORDS.get(str(item.get("confidence", "")), "")
+        hypothesis = str(item.get("hypothesis", "")).rstrip(".")
+        lines.append(prefix + (hypothesis[:1].lower() + hypothesis[1:] if prefix else hypothesis) + ".")
+        lines += [str(e).rstrip(".") + "." for e in item.get("supporting_evidence") or []]
+    if analysis.get("limitations"):
+        lines.append("Limitations: " + "; ".join(str(x) for x in analysis["limitations"]) + ".")
+    lines += [str(r).rstrip(".") + "." for r in analysis.get("recommendations") or []]
+    return "\n".join(line for line in lines if line.strip(". "))
+
+
+def _feature_checker(survey: Survey) -> Callable[[str, dict[str, float]], tuple[bool, dict[str, Any]] | None]:
+    geometry = survey.geometry()
+    sections: dict[tuple[str, float], Section] = {}
+
+    def section(kind: str, number: float) -> Section:
+        key = (kind, number)
+        if key not in sections:
+            sections[key] = section_read(survey=survey, kind=kind, number=number)
+        return sections[key]
+
+    def snap(axis: vds.Axis, value: float) -> float | None:
+        index = round((value - axis.first) / axis.step) if axis.step else 0
+        return axis.value(index) if 0 <= index < axis.count else None
+
+    def check(feature: str, point: dict[str, float]) -> tuple[bool, dict[str, Any]] | None:
+        il = snap(geometry.inline, point["inline"]) if "inline" in point else None
+        xl = snap(geometry.crossline, point["crossline"]) if "crossline" in point else None
+        t = snap(geometry.sample, point["sample"]) if "sample" in point else None
+        if feature in ("bright_spot",) and (il is not None or xl is not None):
+            kind, number, across = ("inline", il, xl) if il is not None else ("crossline", xl, il)
+            sec = section(kind, number)
+            clusters, _ = detection.detect(sec.data, sec.live, vertical=True)
+            a, b = sec.axes
+            for cluster in clusters:
+                lo_a, hi_a = a.value(cluster.first[0]), a.value(cluster.first[1])
+                lo_b, hi_b = b.value(cluster.second[0]), b.value(cluster.second[1])
+                near_a = across is None or lo_a - 5 * abs(a.step) <= across <= hi_a + 5 * abs(a.step)
+                near_b = t is None or lo_b - 40 <= t <= hi_b + 40
+                if near_a and near_b:
+                    return True, {"tool": "detect_amplitude_anomalies", "anomaly": {
+                        f"{a.name}_range": [lo_a, hi_a], "sample_range": [lo_b, hi_b], "strength": cluster.strength}}
+            return False, {"tool": "detect_amplitude_anomalies", "anomalies_on_section": len(clusters)}
+        if il is None or xl is None or geometry.dimensionality != 3:
+            return None
+        times = [t] if t is not None else [geometry.sample.value(k) for k in range(10, geometry.sample.count - 10, 10)]
+        scores = []
+        for time_value in times:
+            result = _hypothesis(survey, {"feature_type": feature, "inline": il, "crossline": xl,
+                                          "sample": time_value})
+            scores.append((result["score"], time_value))
+        best = max(scores)
+        verified = [s for s in scores if s[0] >= verification.VERIFIED_AT]
+        # A fault spans a long time range: along the whole trace, most of it must verify.
+        supported = bool(verified) if t is not None or feature != "fault" else len(verified) >= 0.2 * len(scores)
+        if t is None and feature != "fault":
+            supported = len(verified) >= 1 and best[0] >= 0.8
+        return supported, {"tool": "verify_feature_hypothesis", "best_score": best[0], "at_sample": best[1],
+                           "positions_checked": len(scores), "positions_verified": len(verified)}
+
+    return check
+
+
+def _audit(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
+    from seismic.models import Extraction
+
+    geometry = survey.geometry()
+    extractions = [{"id": e.pk, "kind": e.kind, "number": e.number, "ranges": e.ranges, "statistics": e.statistics}
+                   for e in Extraction.objects.filter(pk__in=p["extraction_ids"]).order_by("pk")]
+    context = audit_rules.Context(
+        inline=audit_rules.Axis(geometry.inline.first, geometry.inline.last, geometry.inline.step),
+        crossline=audit_rules.Axis(geometry.crossline.first, geometry.crossline.last, geometry.crossline.step),
+        sample=audit_rules.Axis(geometry.sample.first, geometry.sample.last, geometry.sample.step),
+        domain=survey.domain, sample_unit=survey.sample_unit, extractions=extractions,
+        feature_check=_feature_checker(survey))
+    return {"extraction_ids": p["extraction_ids"], **audit_rules.audit(p["text"], context)}
+
+
+def interpretation_audit(*, text: str = "", structured: Mapping[str, Any] | None = None,
+                         extraction_ids: list[int] | None = None, survey_id: int | None = None,
+                         principal: str) -> dict[str, Any]:
+    from seismic.models import Extraction
+
+    if structured:
+        text = structured_to_text(structured)
+    if not (text or "").strip():
+        raise InputError("Give the interpretation: text, or a filled structured analysis.")
+    ids = sorted(set(extraction_ids or []))
+    found = dict(Extraction.objects.filter(pk__in=ids).values_list("pk", "survey_id"))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise InputError(f"No extraction with id {', '.join(map(str, missing))}.", missing=missing)
+    surveys = set(found.values()) | ({survey_id} if survey_id else set())
+    if len(surveys) > 1:
+        raise InputError("The extractions (and survey_id) must belong to one survey.")
+    if not surveys:
+        raise InputError("Give the extraction_ids the interpretation is based on (or at least survey_id).")
+    return run("audit_interpretation", {"survey_id": surveys.pop(), "text": text, "extraction_ids": ids},
+               principal=principal)
+
+
+COMPUTE["audit_interpretation"] = _audit
+
+
+# --- Structured analysis ------------------------------------------------------------------------
+
+def structured_template(*, survey_id: int, focus: str, section_type: str, section_number: float,
+                        principal: str) -> dict[str, Any]:
+    from seismic.descriptions import CANNOT_CONCLUDE
+    from seismic.services import section_extract
+
+    if focus not in analysis.FOCUSES:
+        raise InputError(f"focus must be one of {', '.join(analysis.FOCUSES)}, not {focus!r}.")
+    survey = survey_get(survey_id=survey_id)
+    _, extraction = section_extract(survey=survey, kind=section_type, number=section_number, principal=principal)
+    return {"focus": focus, "schema": analysis.template(focus), "guidance": analysis.GUIDANCE[focus],
+            "confidence_scale": list(analysis.CONFIDENCE_SCALE),
+            "section": {"survey_id": survey.pk, "section_type": extraction.kind, "section_number": extraction.number,
+                        "ranges": extraction.ranges},
+            "extraction_id": extraction.pk, "statistics": extraction.statistics,
+            "example": analysis.filled_example(focus, extraction.pk, extraction.statistics),
+            "cannot_conclude": CANNOT_CONCLUDE}
+
+
+def _structured(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
+    from seismic.models import Extraction
+
+    filled = p["analysis"]
+    extractions = {e.pk: {"statistics": e.statistics} for e in
+                   Extraction.objects.filter(pk__in=filled["extraction_ids"], survey=survey)}
+    checks = analysis.check_statistics(filled, extractions)
+    audited = _audit(survey, {"text": structured_to_text(filled), "extraction_ids": filled["extraction_ids"]})
+    serious = [f for f in audited["findings"] if f["severity"] in ("CRITICAL", "HIGH")]
+    failed = [c for c in checks if c["verdict"] != "PASS"]
+    return {"valid": not failed and not serious, "statistic_checks": checks, "findings": audited["findings"],
+            "grounding_score": audited["grounding_score"],
+            "problems": [f"observation {c['observation']}: {c['statistic']} = {c['claimed']:g} "
+                         + (f"but the data says {c['actual']:g}" if "actual" in c else c.get("message", ""))
+                         for c in failed] + [f["message"] for f in serious]}
+
+
+def structured_validate(*, survey_id: int, filled: Any, principal: str) -> dict[str, Any]:
+    from seismic.models import Extraction
+
+    if not isinstance(filled, Mapping):
+        raise InputError("The analysis must be a JSON object filled from the template.")
+    focus = filled.get("focus")
+    if focus not in analysis.FOCUSES:
+        raise InputError(f"focus must be one of {', '.join(analysis.FOCUSES)}.")
+    errors = analysis.schema_errors(filled, focus)
+    if errors:
+        raise InputError("The analysis does not follow its template: " + "; ".join(errors[:10]), errors=errors)
+    ids = set(filled["extraction_ids"])
+    known = set(Extraction.objects.filter(pk__in=ids, survey_id=survey_id).values_list("pk", flat=True))
+    if ids - known:
+        raise InputError(f"extraction_ids {sorted(ids - known)} are not extractions of survey {survey_id}.")
+    return run("validate_structured_analysis", {"survey_id": survey_id, "analysis": dict(filled)},
+               principal=principal)
+
+
+COMPUTE["validate_structured_analysis"] = _structured

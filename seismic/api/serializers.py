@@ -218,3 +218,17 @@ class CompareInputSerializer(SectionRangesMixin):
     reference_sample_range = RangeField()
     normalise = serializers.BooleanField(required=False, default=False,
                                          help_text="Compare normalised amplitudes (always so across surveys).")
+
+
+class AuditInputSerializer(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, max_length=100_000, trim_whitespace=False)
+    structured = serializers.DictField(required=False, help_text="A filled structured analysis instead of text.")
+    extraction_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200,
+                                           help_text="The extractions the interpretation is based on.")
+    survey_id = serializers.IntegerField(required=False)
+
+
+class StructuredQuerySerializer(serializers.Serializer):
+    focus = serializers.ChoiceField(choices=["qc", "structural", "stratigraphic", "amplitude"])
+    section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
+    section_number = serializers.FloatField()

@@ -19,5 +19,8 @@ urlpatterns = [
     path("surveys/<int:survey_id>/anomalies/", views.AnomaliesApi.as_view(), name="anomalies"),
     path("surveys/<int:survey_id>/verify-hypothesis/", views.VerifyHypothesisApi.as_view(), name="verify-hypothesis"),
     path("surveys/<int:survey_id>/compare/", views.CompareApi.as_view(), name="compare"),
+    path("surveys/<int:survey_id>/structured-analysis/", views.StructuredAnalysisApi.as_view(),
+         name="structured-analysis"),
+    path("interpretations/audit/", views.AuditApi.as_view(), name="audit"),
     path("tools/", views.ToolManifestApi.as_view(), name="tools"),
 ]

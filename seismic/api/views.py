@@ -10,6 +10,8 @@ from rest_framework.response import Response
 from seismic import services, tools
 from seismic.api.permissions import CanManageSurveys
 from seismic.api.serializers import (
+    AuditInputSerializer,
+    StructuredQuerySerializer,
     AnomaliesInputSerializer,
     ClaimInputSerializer,
     CompareInputSerializer,
@@ -204,3 +206,28 @@ class CompareApi(ApiView):
         return Response(tools.sections_compare(survey_id=survey_id, ranges=data.ranges(),
                                                reference_ranges=data.ranges("reference_"),
                                                principal=principal_of(request.user), **values))
+
+
+class AuditApi(ApiView):
+    @extend_schema(operation_id="audit_interpretation", request=AuditInputSerializer, responses=dict,
+                   description=TOOLS["audit_interpretation"].description)
+    def post(self, request: Request) -> Response:
+        data = AuditInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(tools.interpretation_audit(principal=principal_of(request.user), **data.validated_data))
+
+
+class StructuredAnalysisApi(ApiView):
+    @extend_schema(operation_id="get_structured_analysis_template", parameters=[StructuredQuerySerializer],
+                   responses=dict, description=TOOLS["get_structured_analysis_template"].description)
+    def get(self, request: Request, survey_id: int) -> Response:
+        query = StructuredQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(tools.structured_template(survey_id=survey_id, principal=principal_of(request.user),
+                                                  **query.validated_data))
+
+    @extend_schema(operation_id="submit_structured_analysis", request=dict, responses=dict,
+                   description=TOOLS["submit_structured_analysis"].description)
+    def post(self, request: Request, survey_id: int) -> Response:
+        return Response(tools.structured_validate(survey_id=survey_id, filled=request.data,
+                                                  principal=principal_of(request.user)))
