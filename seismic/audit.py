@@ -346,7 +346,7 @@ def check_features(sentence: str, context: Context) -> list[Finding]:
         if not match:
             continue
         before = sentence[:match.start()]
-        if NEGATION.search(before[-60:]) or re.search(r"\b(if|whether|check|verify|test)\b", before[-40:], re.I):
+        if NEGATION.search(before[-60:]) or re.search(r"\b(if|whether|check|verify|test)\b", before[-40:], re.IGNORECASE):
             continue
         point = _location_of(sentence, context)
         if not ({"inline", "crossline"} & point.keys()) or len(point) < 2:
@@ -374,12 +374,12 @@ def check_scope(sentence: str, context: Context, next_sentence: str = "") -> lis
     if ACKNOWLEDGES_LIMIT.search(sentence):
         return findings  # "porosity cannot be estimated from amplitudes": a limitation, not a claim
     hedged = bool(HEDGE.search(sentence))
-    negated_everywhere = bool(re.match(r"^\s*(?:no|not|we cannot|cannot|it is not possible)", sentence, re.I))
+    negated_everywhere = bool(re.match(r"^\s*(?:no|not|we cannot|cannot|it is not possible)", sentence, re.IGNORECASE))
     confirming = bool(CONFIRMING_DATA.search(sentence) or CONFIRMING_DATA.search(next_sentence))
     topics = [(topic, m, need) for topic, pattern, need in _OUT_RE if (m := pattern.search(sentence))]
     if context.domain == "time":
         depth = DEPTH_RE.search(sentence)
-        if depth and re.search(r"\bdepths?\b|\bdeep\b|below (?:sea|surface|mudline)|\bbsl\b|\btvd", sentence, re.I):
+        if depth and re.search(r"\bdepths?\b|\bdeep\b|below (?:the )?(?:sea|surface|mudline|seabed|sea ?floor|ground)|\bbsl\b|\btvd", sentence, re.IGNORECASE):
             topics.append(("absolute depth from time data", depth, "a velocity model"))
     for topic, match, need in topics:
         before = sentence[:match.start()]

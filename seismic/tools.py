@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from seismic import audit as audit_rules
 from seismic import analysis, claims, detection, vds, verification
+from seismic import audit as audit_rules
 from seismic.models import Survey
 from seismic.services import FIXED_AXIS, SECTION_AXES, Section, _sub_axis, section_read, survey_get
 from vifsite.errors import InputError, Unavailable

@@ -10,15 +10,15 @@ from rest_framework.response import Response
 from seismic import services, tools
 from seismic.api.permissions import CanManageSurveys
 from seismic.api.serializers import (
-    AuditInputSerializer,
-    StructuredQuerySerializer,
     AnomaliesInputSerializer,
+    AuditInputSerializer,
     ClaimInputSerializer,
     CompareInputSerializer,
     HypothesisInputSerializer,
     SectionImageQuerySerializer,
     SectionOutputSerializer,
     SectionQuerySerializer,
+    StructuredQuerySerializer,
     SurveyImportInputSerializer,
     SurveyImportOutputSerializer,
     SurveyOutputSerializer,

@@ -14,9 +14,12 @@ def ledger_dir(settings, tmp_path):
     settings.VIFSITE_LEDGER_DIR = tmp_path / "ledger"
 
 
-@pytest.fixture
-def corpus_results(db, segy_dir):
-    corpus = hallucination.load()
+HOLDOUT = hallucination.DEFAULT_CORPUS.with_name("holdout.json")
+
+
+@pytest.fixture(params=[hallucination.DEFAULT_CORPUS, HOLDOUT], ids=["corpus", "holdout"])
+def corpus_results(request, db, segy_dir):
+    corpus = hallucination.load(request.param)
     surveys = hallucination.ensure_surveys(corpus, data_dir=segy_dir)
     return corpus, hallucination.run(corpus, surveys)
 

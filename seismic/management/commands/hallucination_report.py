@@ -26,9 +26,8 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read the corpus: {exc}") from None
         surveys = hallucination.ensure_surveys(loaded, data_dir=Path(data))
         results = hallucination.run(loaded, surveys,
-                                    progress=lambda i, n: self.stderr.write(f"\r{i}/{n}", ending="") if i % 10 == 0
-                                    or i == n else None)
-        self.stderr.write("")
+                                    progress=lambda i, n: self.stderr.write(f"{i}/{n} cases audited")
+                                    if i % 25 == 0 or i == n else None)
         summary = hallucination.summarise(results)
         out_path = Path(out)
         out_path.write_text(hallucination.html_report(summary), encoding="utf-8")
