@@ -107,6 +107,13 @@ def main() -> None:
                                                    content_type="application/json")),
                      median_ms(lambda: verification.verify(cube, np.ones(cube.shape[:2], bool),
                                                            (10, 10, 25), feature=feature))))
+    extraction = client.get(f"{base}/sections/inline/{il}/").json()
+    text = (f"Inline {il} has an RMS amplitude of {extraction['statistics']['rms']:.1f}. A bright spot sits at "
+            f"crossline {xl}, {t:g} ms. There may be a fault at crossline {xl + 40} around {t:g} ms; this is "
+            "uncertain and the fill cannot be determined without well logs.")
+    rows.append(("audit_interpretation (3 sentences, 2 feature checks)", median_ms(lambda: client.post(
+        "/api/v1/interpretations/audit/", {"text": text, "extraction_ids": [extraction["extraction_id"]]},
+        content_type="application/json")), float("nan")))
     print(f"{'tool':55} {'API':>9} {'core':>9}")
     for label, api, core in rows:
         print(f"{label:55} {api:9.1f} {core:9.1f}")
