@@ -137,3 +137,25 @@ def test_the_tools_are_in_the_manifest_with_what_they_cannot_establish(agent):
     for name in ("validate_amplitude_claim", "detect_amplitude_anomalies", "verify_feature_hypothesis",
                  "compare_to_reference"):
         assert "cannot be concluded" in tools[name]["function"]["description"]
+
+
+def test_tools_on_the_real_penobscot_line(agent, register, segy_dir):
+    survey = register("penobscot_xl1155")
+    with segyio.open(str(segy_dir / "penobscot_xl1155.sgy"), ignore_geometry=True) as f:
+        traces = f.trace.raw[:].astype(np.float64)
+        inlines = f.attributes(segyio.TraceField.INLINE_3D)[:]
+        samples = f.samples
+    keep = (inlines >= 1200) & (inlines <= 1300)
+    window = traces[keep][:, (samples >= 1000) & (samples <= 2000)]
+    body = {"section_type": "crossline", "section_number": 1155, "claim_type": "amplitude_statistic",
+            "statistic": "std", "value": float(window.std()), "inline_range": [1200, 1300],
+            "sample_range": [1000, 2000]}
+    data = agent.post(url("validate-claim", survey), body, format="json").json()
+    assert data["verdict"] == "PASS" and data["evidence"]["live_samples"] == window.size
+    assert data["evidence"]["recomputed"]["std"] == pytest.approx(window.std(), rel=1e-9)
+    anomalies = agent.post(url("anomalies", survey), {"section_type": "crossline", "section_number": 1155},
+                           format="json").json()
+    assert anomalies["total"] == len(anomalies["anomalies"]) or anomalies["next_offset"] == 50
+    for anomaly in anomalies["anomalies"]:
+        assert anomaly["crossline_range"] == [1155, 1155] and 1000 <= anomaly["centroid"]["inline"] <= 1600
+        assert anomaly["strength"] >= 3.0
