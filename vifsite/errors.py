@@ -31,3 +31,9 @@ class Unavailable(InputError):
     """Not the caller's fault: a resource the request needs (a volume) cannot be reached now."""
 
     status_code = 503
+
+
+class Forbidden(InputError):
+    """The caller is known but may not do this."""
+
+    status_code = 403

@@ -9,6 +9,7 @@ from vifsite.vif.api.views import PrometheusApi
 api_v1 = [
     path("", include("seismic.api.urls")),
     path("", include("vifsite.vif.api.urls")),
+    path("", include("review.api.urls")),
     path("schema/", login_not_required(SpectacularAPIView.as_view()), name="schema"),
 ]
 

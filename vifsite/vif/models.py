@@ -81,7 +81,7 @@ class Witness(AppendOnlyModel):
     tool_results_hash = models.CharField(max_length=64, blank=True)
 
     confidence_micros = models.PositiveIntegerField(null=True, blank=True)
-    confidence_method = models.CharField(max_length=20, blank=True)
+    confidence_method = models.CharField(max_length=40, blank=True)
     confidence_band = models.CharField(max_length=1, blank=True)
     confidence_details = models.JSONField(default=dict, blank=True)
     ece_at_time = models.FloatField(null=True, blank=True)
@@ -234,7 +234,7 @@ class Outcome(AppendOnlyModel):
     criticality = models.CharField(max_length=20, blank=True)
     domain = models.CharField(max_length=100, blank=True)
     confidence_micros = models.PositiveIntegerField()
-    confidence_method = models.CharField(max_length=20)
+    confidence_method = models.CharField(max_length=40)
     gate_passed = models.BooleanField(null=True)
     calibration_sample = models.BooleanField(default=False)
 

@@ -186,6 +186,17 @@ def _prepare(item: Mapping[str, Any], *, writer: str, parents: Mapping[str, Witn
                                   verbalised=item.get("verbalized_confidence"), text=output)
     except confidence.ConfidenceError as exc:
         raise InputError(str(exc)) from None
+    if item.get("confidence_factor") is not None:
+        # A caller-side adjustment (the review flow multiplies in the audit's grounding score).
+        try:
+            factor = confidence.check_unit(item["confidence_factor"], "confidence_factor")
+        except confidence.ConfidenceError as exc:
+            raise InputError(str(exc)) from None
+        conf = confidence.Confidence(
+            score=conf.score * factor, method=f"{conf.method}*{item.get('confidence_factor_name', 'factor')}",
+            entropy=conf.entropy, top_k_probs=conf.top_k_probs,
+            details={**conf.details, "unadjusted_score": conf.score,
+                     item.get("confidence_factor_name", "factor"): factor})
 
     usage = item.get("usage") or {}
     prompt_tokens, prompt_estimated = usage.get("prompt_tokens"), False

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from review import services
+from review.api.serializers import DecisionInputSerializer, InterpretationInputSerializer
+from vifsite.api import ApiView
+from vifsite.errors import Forbidden
+from vifsite.vif.auth import AgentPrincipal, principal_of
+
+
+class InterpretationSubmitApi(ApiView):
+    @extend_schema(operation_id="submit_interpretation", request=InterpretationInputSerializer, responses=dict,
+                   description="Submit an interpretation (text or a filled structured analysis) with the extraction "
+                               "ids it used, the model details and confidence signals, and the task criticality. It "
+                               "is audited against the data, witnessed, its confidence multiplied by the audit's "
+                               "grounding score and gated with κ; hydrocarbon presence, reserves, well locations and "
+                               "drilling always go to a human. The answer is accepted (band, routing, witness id) or "
+                               "escalated (escalation id, due time, the reasons and the tools that would help). "
+                               "Poll GET /api/v1/escalations/{id}/ for the human decision.")
+    def post(self, request: Request) -> Response:
+        data = InterpretationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        key = request.user.key if isinstance(request.user, AgentPrincipal) else None
+        result = services.interpretation_submit(
+            writer=principal_of(request.user), key=key, text=v.get("text", ""), structured=v.get("structured"),
+            extraction_ids=v["extraction_ids"], criticality=v["task_criticality"], domain=v["domain"],
+            callback_url=v["callback_url"],
+            model={k: v.get(k) for k in InterpretationInputSerializer.MODEL_FIELDS},
+            signals={k: v.get(k) for k in InterpretationInputSerializer.SIGNAL_FIELDS})
+        return Response(result, status=201 if result["status"] != "accepted" else 200)
+
+
+class EscalationDetailApi(ApiView):
+    @extend_schema(operation_id="get_escalation", responses=dict,
+                   description="An escalation's status and, once decided, the human decision.")
+    def get(self, request: Request, escalation_id: int) -> Response:
+        escalation = services.escalation_get(escalation_id=escalation_id)
+        user = request.user
+        if isinstance(user, AgentPrincipal) and escalation.submitted_by != user.key.principal:
+            raise Forbidden("Agents see only the escalations of their own submissions.")
+        return Response(services.escalation_summary(escalation))
+
+
+class EscalationClaimApi(ApiView):
+    @extend_schema(operation_id="claim_escalation", request=None, responses=dict)
+    def post(self, request: Request, escalation_id: int) -> Response:
+        escalation = services.escalation_claim(escalation_id=escalation_id, reviewer=request.user)
+        return Response(services.escalation_summary(escalation))
+
+
+class EscalationDecisionApi(ApiView):
+    @extend_schema(operation_id="decide_escalation", request=DecisionInputSerializer, responses=dict,
+                   description="Approve, reject, revise (with the revised text) or ask for more analysis (with a "
+                               "note). Critical items need two approvals from different reviewers. When two "
+                               "reviewers decide at once, exactly one wins; the other gets 409 with the winner's "
+                               "decision.")
+    def post(self, request: Request, escalation_id: int) -> Response:
+        data = DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(services.escalation_decide(escalation_id=escalation_id, reviewer=request.user,
+                                                   **data.validated_data))

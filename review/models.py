@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from vifsite.appendonly import AppendOnlyModel
+from vifsite.vif.models import AgentKey, Criticality, Witness
+
+REVIEWERS_GROUP = "reviewers"
+SENIOR_GROUP = "senior reviewers"
+
+
+class Escalation(models.Model):
+    """An interpretation waiting for a human. Status changes only through ``review.services``, each
+    by one conditional UPDATE on (status, version), and each leaves a history row."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        IN_REVIEW = "in_review", "in review"
+        APPROVED = "approved"
+        REJECTED = "rejected"
+        REVISED = "revised"
+        NEEDS_ANALYSIS = "needs_analysis", "needs analysis"
+        EXPIRED = "expired"
+
+    OPEN = (Status.PENDING, Status.IN_REVIEW)
+
+    class Reason(models.TextChoices):
+        GATE = "gate", "below κ"
+        ROUTING = "routing", "band and criticality"
+        HIGH_STAKES = "high_stakes", "high stakes"
+        CONTRADICTED = "contradicted", "contradicted by the data"
+        SPOT_CHECK = "spot_check", "calibration spot check"
+
+    witness = models.OneToOneField(Witness, on_delete=models.PROTECT, related_name="escalation", to_field="vif_id")
+    survey_id = models.IntegerField(null=True, blank=True)
+    extraction_ids = models.JSONField(default=list)
+    interpretation = models.TextField(help_text="The agent's interpretation as submitted (text form).")
+    structured = models.JSONField(null=True, blank=True, help_text="The structured analysis, when one was given.")
+    audit = models.JSONField(default=dict, help_text="The interpretation audit: findings and grounding score.")
+    reasons = models.JSONField(default=list, help_text="Why it needs a human: codes and explanations.")
+    high_stakes = models.JSONField(default=list, help_text="High-stakes topics found in the interpretation.")
+    criticality = models.CharField(max_length=20, choices=Criticality.choices)
+    domain = models.CharField(max_length=100, blank=True)
+    submitted_by = models.CharField(max_length=200)
+    submitted_key = models.ForeignKey(AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    callback_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="assigned_escalations")
+    approvals_needed = models.PositiveSmallIntegerField(default=1)
+    due_at = models.DateTimeField(db_index=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "criticality", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"escalation {self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class Decision(AppendOnlyModel):
+    class Kind(models.TextChoices):
+        APPROVE = "approve"
+        REJECT = "reject"
+        REVISE = "revise"
+        NEEDS_ANALYSIS = "needs_analysis", "request more analysis"
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="decisions")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="review_decisions")
+    decision = models.CharField(max_length=20, choices=Kind.choices)
+    comment = models.TextField(blank=True)
+    revised_text = models.TextField(blank=True)
+    reviewer_confidence = models.FloatField(null=True, blank=True)
+    final = models.BooleanField(default=True, help_text="False for the first of two approvals (four eyes).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class EscalationEvent(AppendOnlyModel):
+    """The append-only history: every status change and assignment."""
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.PROTECT, related_name="events")
+    actor = models.CharField(max_length=200)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    version = models.PositiveIntegerField()
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]

@@ -1,0 +1,267 @@
+"""The interpretation flow and the review rules: submit (audit, witness, gate, high-stakes rules,
+escalate), claim, and decide (one conditional UPDATE on (status, version); four eyes for critical
+items; decisions become outcomes)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from review.models import REVIEWERS_GROUP, SENIOR_GROUP, Decision, Escalation, EscalationEvent
+from seismic import audit, tools
+from seismic.models import Extraction
+from vifsite.errors import Conflict, Forbidden, InputError, NotFound
+from vifsite.vif import confidence
+from vifsite.vif import services as vif_services
+from vifsite.vif.models import AgentKey
+
+SLA_HOURS = {"critical": 1, "important": 4, "routine": 24, "low_stakes": 72}
+
+# Topics that always need a human, whatever the confidence.
+HIGH_STAKES: dict[str, re.Pattern[str]] = {
+    "hydrocarbon presence": re.compile(
+        r"\b(?:hydrocarbons?|gas|oil|petroleum|direct hydrocarbon indicators?|dhi|pay|charged|fluid contact)\b", re.I),
+    "reserves": re.compile(r"\b(?:reserves?|resources?|volumes? in place|stoiip|giip|recoverable|in-place volume)\b",
+                           re.I),
+    "well location": re.compile(r"\b(?:well (?:location|placement|site|target|path)|place (?:a|the) well|"
+                                r"(?:exploration|appraisal|vertical|horizontal) well)\b", re.I),
+    "drilling go/no-go": re.compile(r"\b(?:drill\w*|spud\w*|go/no-go|go or no-go|no-go)\b", re.I),
+}
+NEGATED = re.compile(r"\b(?:no|not|cannot|without|nor)\b[^.]{0,60}$", re.I)
+TOOLS_FOR = {
+    "numeric": "quote numbers from extract_section or check them with validate_amplitude_claim",
+    "location": "use get_survey for valid inline, crossline and time ranges, and extract the section you refer to",
+    "feature_fabrication": "check the feature with detect_amplitude_anomalies or verify_feature_hypothesis",
+    "out_of_scope": "hedge the claim and name the data that would confirm it (well logs, AVO, a velocity model)",
+    "overconfidence": "qualify the interpretation (probable, possible) and state its limitations",
+}
+
+
+def _high_stakes(text: str) -> list[str]:
+    """High-stakes topics the interpretation raises (a sentence that only states it cannot tell,
+    "gas cannot be established without AVO", raises none)."""
+    found = []
+    for sentence in audit.sentences(text):
+        if audit.ACKNOWLEDGES_LIMIT.search(sentence):
+            continue
+        for topic, pattern in HIGH_STAKES.items():
+            match = pattern.search(sentence)
+            if match and topic not in found and not NEGATED.search(sentence[:match.start()]):
+                found.append(topic)
+    return found
+
+
+def is_reviewer(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False) or not hasattr(user, "groups"):
+        return False
+    return user.is_staff or user.groups.filter(name__in=[REVIEWERS_GROUP, SENIOR_GROUP]).exists()
+
+
+def _event(escalation: Escalation, *, actor: str, from_status: str, to_status: str, version: int,
+           note: str = "") -> None:
+    EscalationEvent.objects.create(escalation=escalation, actor=actor, from_status=from_status, to_status=to_status,
+                                   version=version, note=note)
+
+
+# --- Submission -----------------------------------------------------------------------------------
+
+def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", structured: Mapping[str, Any] | None,
+                          extraction_ids: list[int], model: Mapping[str, Any], signals: Mapping[str, Any],
+                          criticality: str, domain: str = "", callback_url: str = "") -> dict[str, Any]:
+    """Audit, witness, gate and route an agent's interpretation. Either accepted, or escalated to
+    a human with the reasons an agent can pass on."""
+    if criticality not in confidence.CRITICALITIES:
+        raise InputError(f"task_criticality must be one of {', '.join(confidence.CRITICALITIES)}.")
+    as_text = tools.structured_to_text(structured) if structured else (text or "")
+    if not as_text.strip():
+        raise InputError("Give the interpretation: text, or a filled structured analysis.")
+    try:  # refuse bad confidence signals before anything is recorded
+        confidence.compute(confidence=signals.get("confidence"), logprobs=signals.get("logprobs"),
+                           logits=signals.get("logits"), probabilities=signals.get("probabilities"),
+                           verbalised=signals.get("verbalized_confidence"), text=as_text)
+    except confidence.ConfidenceError as exc:
+        raise InputError(str(exc)) from None
+    vif_services.kappa_policy_for(criticality=criticality, domain=domain)
+    with transaction.atomic():
+        audited = tools.interpretation_audit(text=as_text, extraction_ids=extraction_ids, principal=writer)
+        extractions = {e.pk: e.array_sha256 for e in Extraction.objects.filter(pk__in=extraction_ids)}
+        item = {
+            **{k: v for k, v in model.items() if v not in (None, "")}, **{k: v for k, v in signals.items() if v is not None},
+            "prompt": signals.get("prompt") if signals.get("prompt") is not None or signals.get("prompt_hash")
+            else "", "output": as_text, "task_criticality": criticality, "domain": domain,
+            "context_snapshot": [{"id": f"extraction:{pk}", "sha256": sha} for pk, sha in sorted(extractions.items())],
+            "tool_ids": ["audit_interpretation"], "parent_vif_id": audited["provenance"]["vif_id"],
+            "confidence_factor": audited["grounding_score"], "confidence_factor_name": "grounding",
+        }
+        [recorded] = vif_services.witness_record_many(items=[item], writer=writer)
+        witness, gate = recorded.witness, recorded.gate
+        findings = audited["findings"]
+        serious = [f for f in findings if f["severity"] in ("CRITICAL", "HIGH")]
+        stakes = _high_stakes(as_text)
+        reasons = []
+        if not gate.passed:
+            reasons.append({"code": Escalation.Reason.GATE, "why": gate.reason})
+        elif recorded.routing == confidence.ESCALATE:
+            reasons.append({"code": Escalation.Reason.ROUTING,
+                            "why": f"Band {witness.confidence_band} is not enough for a {criticality} task."})
+        if stakes:
+            reasons.append({"code": Escalation.Reason.HIGH_STAKES,
+                            "why": "Always reviewed by a human: " + ", ".join(stakes) + "."})
+        if serious:
+            reasons.append({"code": Escalation.Reason.CONTRADICTED, "why": "; ".join(
+                f"{f['severity']} {f['category']}: {f['message']} (“{f['span']}”)" for f in serious[:5])})
+        if not reasons and witness.calibration_sample:
+            reasons.append({"code": Escalation.Reason.SPOT_CHECK,
+                            "why": "Drawn at random as a calibration spot check; the answer stands unless the "
+                                   "reviewer overturns it."})
+        answer = {
+            "vif_id": str(witness.vif_id),
+            "confidence": {"unadjusted": witness.confidence_details.get("unadjusted_score"),
+                           "grounding_score": audited["grounding_score"], "score": witness.confidence_score,
+                           "method": witness.confidence_method, "band": witness.confidence_band},
+            "gate": gate.as_dict(), "routing": {"action": recorded.routing,
+                                                "message": confidence.ROUTING_MESSAGES[recorded.routing]},
+            "findings": findings,
+            "suggested_tools": sorted({TOOLS_FOR[f["category"]] for f in findings}),
+        }
+        blocking = [r for r in reasons if r["code"] != Escalation.Reason.SPOT_CHECK]
+        if not reasons:
+            return {"status": "accepted", **answer,
+                    "explanation": f"Accepted: {gate.reason} No finding of the audit contradicts it."}
+        escalation = Escalation.objects.create(
+            witness=witness, survey_id=audited["provenance"]["survey_id"], extraction_ids=sorted(extraction_ids),
+            interpretation=as_text, structured=dict(structured) if structured else None,
+            audit={"findings": findings, "grounding_score": audited["grounding_score"],
+                   "vif_id": audited["provenance"]["vif_id"]},
+            reasons=reasons, high_stakes=stakes, criticality=criticality, domain=domain, submitted_by=writer,
+            submitted_key=key, callback_url=callback_url,
+            approvals_needed=2 if criticality == "critical" else 1,
+            due_at=timezone.now() + timedelta(hours=sla_hours()[criticality]))
+        _event(escalation, actor=writer, from_status="", to_status=escalation.status, version=escalation.version,
+               note="; ".join(r["code"] for r in reasons))
+    status = "escalated" if blocking else "accepted_spot_check"
+    return {"status": status, **answer, "escalation": escalation_summary(escalation),
+            "explanation": ("Escalated to a human reviewer: " if blocking else "Accepted, and sent for a spot check: ")
+            + " ".join(r["why"] for r in reasons)}
+
+
+# --- Review ---------------------------------------------------------------------------------------
+
+def escalation_get(*, escalation_id: int) -> Escalation:
+    try:
+        return Escalation.objects.select_related("witness", "assignee", "submitted_key").get(pk=escalation_id)
+    except Escalation.DoesNotExist:
+        raise NotFound(f"No escalation with id {escalation_id}.") from None
+
+
+def escalation_summary(escalation: Escalation) -> dict[str, Any]:
+    final = escalation.decisions.filter(final=True).select_related("reviewer").first()
+    return {
+        "id": escalation.pk, "status": escalation.status, "criticality": escalation.criticality,
+        "due_at": escalation.due_at, "reasons": escalation.reasons, "version": escalation.version,
+        "approvals_needed": escalation.approvals_needed,
+        "approvals": escalation.decisions.filter(decision=Decision.Kind.APPROVE).count(),
+        "decision": None if final is None else {
+            "decision": final.decision, "reviewer": final.reviewer.get_username(), "comment": final.comment,
+            "revised_text": final.revised_text, "reviewer_confidence": final.reviewer_confidence,
+            "decided_at": final.created_at},
+    }
+
+
+def _check_reviewer(escalation: Escalation, reviewer: AbstractBaseUser) -> None:
+    if not is_reviewer(reviewer):
+        raise Forbidden("Only reviewers (the reviewers or senior reviewers group, or staff) can work the queue.")
+    key = escalation.submitted_key
+    if key is not None and key.owner_id == reviewer.pk:
+        raise Forbidden("You cannot decide an item that your own agent key submitted.")
+
+
+def escalation_claim(*, escalation_id: int, reviewer: AbstractBaseUser) -> Escalation:
+    escalation = escalation_get(escalation_id=escalation_id)
+    _check_reviewer(escalation, reviewer)
+    with transaction.atomic():
+        won = Escalation.objects.filter(pk=escalation.pk, status=Escalation.Status.PENDING,
+                                        version=escalation.version).update(
+            status=Escalation.Status.IN_REVIEW, assignee=reviewer, version=F("version") + 1)
+        if not won:
+            current = escalation_get(escalation_id=escalation_id)
+            who = current.assignee.get_username() if current.assignee else "nobody"
+            raise Conflict(f"Another reviewer got there first: this item is {current.get_status_display()} "
+                           f"(assigned to {who}).", escalation=escalation_summary(current))
+        _event(escalation, actor=f"user:{reviewer.get_username()}", from_status=escalation.status,
+               to_status=Escalation.Status.IN_REVIEW, version=escalation.version + 1, note="claimed")
+    return escalation_get(escalation_id=escalation_id)
+
+
+FINAL_STATUS = {Decision.Kind.APPROVE: Escalation.Status.APPROVED, Decision.Kind.REJECT: Escalation.Status.REJECTED,
+                Decision.Kind.REVISE: Escalation.Status.REVISED,
+                Decision.Kind.NEEDS_ANALYSIS: Escalation.Status.NEEDS_ANALYSIS}
+
+
+def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decision: str, comment: str = "",
+                      revised_text: str = "", reviewer_confidence: float | None = None,
+                      version: int | None = None) -> dict[str, Any]:
+    """Decide an open item. Exactly one of several simultaneous deciders wins; the others get a
+    Conflict naming the winner's decision. Critical items need two approvals from different people."""
+    if decision not in FINAL_STATUS:
+        raise InputError(f"decision must be one of {', '.join(FINAL_STATUS)}.")
+    if decision == Decision.Kind.REVISE and not revised_text.strip():
+        raise InputError("A revision needs the revised text.")
+    if decision == Decision.Kind.NEEDS_ANALYSIS and not comment.strip():
+        raise InputError("Say which analysis is needed (comment).")
+    if reviewer_confidence is not None:
+        confidence.check_unit(reviewer_confidence, "reviewer_confidence")
+    escalation = escalation_get(escalation_id=escalation_id)
+    _check_reviewer(escalation, reviewer)
+    expected = escalation.version if version is None else version
+    actor = f"user:{reviewer.get_username()}"
+
+    def lost() -> Conflict:
+        current = escalation_get(escalation_id=escalation_id)
+        summary = escalation_summary(current)
+        winner = summary["decision"]
+        what = (f"{winner['reviewer']} already decided it: {winner['decision']}" if winner
+                else f"it changed meanwhile (now {current.get_status_display()}, version {current.version})")
+        return Conflict(f"This item was not decided by you: {what}.", escalation=summary)
+
+    earlier = list(escalation.decisions.filter(decision=Decision.Kind.APPROVE, final=False))
+    first_of_two = (decision == Decision.Kind.APPROVE and escalation.approvals_needed == 2 and not earlier)
+    if decision == Decision.Kind.APPROVE and any(d.reviewer_id == reviewer.pk for d in earlier):
+        raise InputError("Critical items need a second approval from a different reviewer.")
+    with transaction.atomic():
+        if first_of_two:
+            won = Escalation.objects.filter(pk=escalation.pk, status__in=Escalation.OPEN, version=expected).update(
+                status=Escalation.Status.IN_REVIEW, version=F("version") + 1)
+            if not won:
+                raise lost()
+            Decision.objects.create(escalation=escalation, reviewer=reviewer, decision=decision, comment=comment,
+                                    reviewer_confidence=reviewer_confidence, final=False)
+            _event(escalation, actor=actor, from_status=escalation.status, to_status=Escalation.Status.IN_REVIEW,
+                   version=expected + 1, note="first of two approvals")
+        else:
+            final_status = FINAL_STATUS[decision]
+            won = Escalation.objects.filter(pk=escalation.pk, status__in=Escalation.OPEN, version=expected).update(
+                status=final_status, version=F("version") + 1, decided_at=timezone.now())
+            if not won:
+                raise lost()
+            Decision.objects.create(escalation=escalation, reviewer=reviewer, decision=decision, comment=comment,
+                                    revised_text=revised_text, reviewer_confidence=reviewer_confidence, final=True)
+            _event(escalation, actor=actor, from_status=escalation.status, to_status=final_status,
+                   version=expected + 1, note=comment[:500])
+            if decision != Decision.Kind.NEEDS_ANALYSIS:
+                vif_services.outcome_record(witness=escalation.witness, correct=decision == Decision.Kind.APPROVE,
+                                            source="human", recorded_by=actor,
+                                            note=revised_text if decision == Decision.Kind.REVISE else comment)
+    return escalation_summary(escalation_get(escalation_id=escalation_id))
+
+
+def sla_hours() -> dict[str, int]:
+    return {**SLA_HOURS, **getattr(settings, "VIFSITE_SLA_HOURS", {})}
