@@ -205,6 +205,10 @@ VIFSITE_CALIBRATION_MIN_SAMPLES = env_int("VIFSITE_CALIBRATION_MIN_SAMPLES", 30,
 # Bernoulli CUSUM decision interval on the error rate of accepted, audited items.
 VIFSITE_CUSUM_H = env_float("VIFSITE_CUSUM_H", 4.0, minimum=0.1)
 VIFSITE_WITNESS_BATCH_MAX = env_int("VIFSITE_WITNESS_BATCH_MAX", 500, minimum=1)
+# Learn-then-Test κ suggestions are applied by an admin; optionally automatically within bounds.
+VIFSITE_KAPPA_AUTO_APPLY = env_bool("VIFSITE_KAPPA_AUTO_APPLY", False)
+VIFSITE_KAPPA_AUTO_MIN = env_float("VIFSITE_KAPPA_AUTO_MIN", 0.80, minimum=0.0)
+VIFSITE_KAPPA_AUTO_MAX = env_float("VIFSITE_KAPPA_AUTO_MAX", 0.99, minimum=0.0)
 
 LOGGING = {
     "version": 1,

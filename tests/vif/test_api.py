@@ -1,6 +1,7 @@
 """The VIF's REST API: recording witnesses, the gate, outcomes, calibration, metrics, the key."""
 
 import hashlib
+from decimal import Decimal
 import json
 from datetime import timedelta
 
@@ -298,3 +299,45 @@ def test_metrics_alert_when_confidence_falls_below_its_baseline(record, reviewer
     assert data["baseline_average_confidence"] == pytest.approx(0.95)
     assert data["average_confidence"] == pytest.approx(0.75)
     assert any(alert["kind"] == "confidence_drop" for alert in data["alerts"])
+
+
+def test_kappa_suggestions_come_from_calibration_samples_and_apply_with_a_reason(record, admin_user, client,
+                                                                                  settings):
+    from vifsite.vif.models import KappaSuggestion
+
+    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 1.0
+    good = record(200, confidence=0.99, task_criticality="critical", model_id="m3")
+    bad = record(200, confidence=0.7, task_criticality="critical", model_id="m3")
+    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 0.0
+    escalated_only = record(50, confidence=0.99, task_criticality="critical", model_id="m3")
+    for items, correct in ((good, True), (bad, False), (escalated_only, False)):
+        for item in items:
+            services.outcome_record(witness=item.witness, correct=correct, source="human", recorded_by="user:rita")
+    [suggestion] = services.kappa_suggestions_compute()
+    assert suggestion.suggested == Decimal("0.71")  # the 50 non-sample outcomes are ignored
+    assert suggestion.evidence["samples"] == 400 and suggestion.evidence["accepted"] == 200
+    assert suggestion.evidence["errors"] == 0 and suggestion.evidence["coverage"] == 0.5
+    client.force_login(admin_user)
+    changelist = reverse("admin:vif_kappasuggestion_changelist")
+    assert "0.71" in client.get(changelist).content.decode()
+    asked = client.post(changelist, {"action": "apply_suggestions", "_selected_action": [suggestion.pk]})
+    assert asked.status_code == 200 and "reason" in asked.content.decode()
+    client.post(changelist, {"action": "apply_suggestions", "_selected_action": [suggestion.pk], "apply": "1",
+                             "reason": "Q4 calibration samples"})
+    policy = KappaPolicy.objects.get(criticality="critical", domain="")
+    assert str(policy.threshold) == "0.710000"
+    change = KappaPolicyChange.objects.filter(policy=policy).first()
+    assert change.reason.startswith("Q4 calibration samples") and change.changed_by == "user:ada"
+    assert KappaSuggestion.objects.get().applied_at is not None
+
+
+def test_automatic_application_stays_within_bounds(record, settings):
+    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 1.0
+    settings.VIFSITE_KAPPA_AUTO_APPLY = True
+    settings.VIFSITE_KAPPA_AUTO_MIN, settings.VIFSITE_KAPPA_AUTO_MAX = 0.80, 0.99
+    for item in record(200, confidence=0.99, task_criticality="critical") + record(200, confidence=0.7,
+                                                                                  task_criticality="critical"):
+        services.outcome_record(witness=item.witness, correct=item.witness.confidence_micros > 900000, source="human",
+                                recorded_by="user:rita")
+    services.kappa_suggestions_compute()  # suggests 0.71: below the automatic floor, so nothing changes
+    assert str(KappaPolicy.objects.get(criticality="critical", domain="").threshold) == "0.950000"

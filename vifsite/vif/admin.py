@@ -4,11 +4,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from vifsite.vif import services
-from vifsite.vif.models import AgentKey, GateEvent, KappaPolicy, KappaPolicyChange, Outcome, Witness
+from vifsite.vif.models import AgentKey, GateEvent, KappaPolicy, KappaPolicyChange, KappaSuggestion, Outcome, Witness
 
 
 @admin.register(AgentKey)
@@ -91,3 +92,60 @@ class KappaPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a policy's history must stay; set another threshold instead
+
+
+class ApplySuggestionForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=True,
+                             help_text="Why this κ is applied: kept in the policy's history.")
+
+
+@admin.register(KappaSuggestion)
+class KappaSuggestionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "current_kappa", "suggested", "samples", "observed_error", "upper_bound", "coverage",
+                    "computed_at", "applied_at"]
+    list_filter = ["criticality", "model_id"]
+    actions = ["apply_suggestions"]
+
+    @admin.display(description="current κ")
+    def current_kappa(self, obj: KappaSuggestion) -> Any:
+        policy = KappaPolicy.objects.filter(criticality=obj.criticality, domain=obj.domain).first()
+        return policy.threshold if policy else "—"
+
+    @admin.display(description="samples")
+    def samples(self, obj: KappaSuggestion) -> Any:
+        return obj.evidence.get("samples")
+
+    @admin.display(description="error among accepted")
+    def observed_error(self, obj: KappaSuggestion) -> Any:
+        value = obj.evidence.get("observed_error")
+        return "—" if value is None else f"{value:.3f}"
+
+    @admin.display(description="upper bound")
+    def upper_bound(self, obj: KappaSuggestion) -> Any:
+        value = obj.evidence.get("upper_bound")
+        return "—" if value is None else f"{value:.3f}"
+
+    @admin.display(description="coverage")
+    def coverage(self, obj: KappaSuggestion) -> Any:
+        value = obj.evidence.get("coverage")
+        return "—" if value is None else f"{value:.0%}"
+
+    @admin.action(description="Apply the selected suggestions to their κ policies (asks for a reason)")
+    def apply_suggestions(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        if "apply" in request.POST:
+            form = ApplySuggestionForm(request.POST)
+            if form.is_valid():
+                for suggestion in queryset:
+                    try:
+                        services.kappa_suggestion_apply(suggestion=suggestion, reason=form.cleaned_data["reason"],
+                                                        changed_by=f"user:{request.user.get_username()}")
+                    except Exception as exc:  # InputError: say which one could not be applied
+                        self.message_user(request, f"{suggestion}: {exc}", level="error")
+                    else:
+                        self.message_user(request, f"Applied {suggestion}.")
+                return None
+        else:
+            form = ApplySuggestionForm()
+        return render(request, "admin/vif/kappasuggestion/apply.html",
+                      {**self.admin_site.each_context(request), "form": form, "suggestions": queryset,
+                       "action": "apply_suggestions", "title": "Apply κ suggestions"})

@@ -249,3 +249,27 @@ class Outcome(AppendOnlyModel):
                                  "confidence_micros", "correct", "created_at", "calibration_sample"],
                          name="vif_outcome_calibration_tier"),
         ]
+
+
+class KappaSuggestion(models.Model):
+    """The Learn-then-Test κ computed from calibration samples, beside the policy until an admin
+    applies it (or the optional automatic mode does, within admin-set bounds)."""
+
+    criticality = models.CharField(max_length=20, choices=Criticality.choices)
+    domain = models.CharField(max_length=100, blank=True)
+    model_id = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=100, blank=True)
+    suggested = models.DecimalField(max_digits=7, decimal_places=6, null=True, blank=True,
+                                    help_text="Empty: no κ can be shown to keep the risk; send every item to a human.")
+    evidence = models.JSONField(default=dict)
+    computed_at = models.DateTimeField(auto_now=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["criticality", "domain", "model_id", "model_version"]
+        constraints = [models.UniqueConstraint(fields=["criticality", "domain", "model_id", "model_version"],
+                                               name="one_suggestion_per_window")]
+
+    def __str__(self) -> str:
+        key = f"{self.criticality}.{self.domain}" if self.domain else self.criticality
+        return f"{key} {self.model_id} {self.model_version}: {self.suggested if self.suggested is not None else 'none'}"

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from vifsite.errors import Conflict, InputError, NotFound
-from vifsite.vif import calibration, confidence, ledger
-from vifsite.vif.models import GateEvent, KappaPolicy, KappaPolicyChange, Outcome, Witness
+from vifsite.vif import calibration, confidence, ledger, thresholds
+from vifsite.vif.models import GateEvent, KappaPolicy, KappaPolicyChange, KappaSuggestion, Outcome, Witness
 
 HEX64 = frozenset("0123456789abcdef")
 
@@ -319,3 +320,58 @@ def outcome_record(*, witness: Witness, correct: bool, source: str, recorded_by:
                        f"by {existing.recorded_by}).", outcome={"correct": existing.correct,
                                                               "recorded_by": existing.recorded_by}) from None
     return outcome
+
+
+# --- κ learned from outcomes ----------------------------------------------------------------------
+
+def kappa_suggestions_compute() -> list[KappaSuggestion]:
+    """Recompute the Learn-then-Test κ per criticality, domain, model and model version from the
+    calibration samples only (never items reviewed because they were escalated)."""
+    rows: dict[tuple[str, str, str, str], list[tuple[int, bool]]] = {}
+    for tier, domain, model_id, version, micros, correct in (
+            Outcome.objects.filter(calibration_sample=True).exclude(criticality="")
+            .values_list("criticality", "domain", "model_id", "model_version", "confidence_micros", "correct")
+            .iterator(chunk_size=5000)):
+        rows.setdefault((tier, domain, model_id, version), []).append((micros, correct))
+    results = []
+    for (tier, domain, model_id, version), values in rows.items():
+        array = np.array(values, dtype=np.int64)
+        found = thresholds.suggest(array[:, 0] / 1e6, array[:, 1], alpha=thresholds.TARGET_RISK[tier])
+        suggestion, _ = KappaSuggestion.objects.update_or_create(
+            criticality=tier, domain=domain, model_id=model_id, model_version=version,
+            defaults={"suggested": None if found.kappa is None else Decimal(str(found.kappa)),
+                      "evidence": found.as_dict()})
+        results.append(suggestion)
+    if settings.VIFSITE_KAPPA_AUTO_APPLY:
+        _auto_apply(results)
+    return results
+
+
+def _auto_apply(suggestions: list[KappaSuggestion]) -> None:
+    """Apply suggestions within the admin-set bounds; the strictest suggestion of a tier wins."""
+    low, high = Decimal(str(settings.VIFSITE_KAPPA_AUTO_MIN)), Decimal(str(settings.VIFSITE_KAPPA_AUTO_MAX))
+    best: dict[tuple[str, str], Decimal] = {}
+    for s in suggestions:
+        if s.suggested is not None and low <= s.suggested <= high:
+            key = (s.criticality, s.domain)
+            best[key] = max(best.get(key, s.suggested), s.suggested)
+    for (tier, domain), value in best.items():
+        policy = KappaPolicy.objects.filter(criticality=tier, domain=domain).first()
+        if policy is not None and policy.threshold != value:
+            kappa_policy_set(policy=policy, threshold=value, changed_by="system:auto",
+                             reason=f"Automatic: Learn-then-Test suggestion within the bounds [{low}, {high}].")
+
+
+def kappa_suggestion_apply(*, suggestion: KappaSuggestion, reason: str, changed_by: str) -> KappaPolicy:
+    if suggestion.suggested is None:
+        raise InputError("This suggestion says no κ can be shown to keep the risk; set the policy by hand "
+                         "(e.g. 1.0 to send every item to a human).")
+    policy = KappaPolicy.objects.filter(criticality=suggestion.criticality, domain=suggestion.domain).first()
+    if policy is None:
+        policy = KappaPolicy(criticality=suggestion.criticality, domain=suggestion.domain,
+                             threshold=suggestion.suggested)
+    policy = kappa_policy_set(policy=policy, threshold=suggestion.suggested, changed_by=changed_by,
+                              reason=f"{reason} (Learn-then-Test suggestion from {suggestion.evidence.get('samples')} "
+                                     f"calibration samples, {suggestion.model_id} {suggestion.model_version})")
+    KappaSuggestion.objects.filter(pk=suggestion.pk).update(applied_at=timezone.now())
+    return policy
