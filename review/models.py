@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from vifsite.appendonly import AppendOnlyModel
@@ -51,6 +52,9 @@ class Escalation(models.Model):
     approvals_needed = models.PositiveSmallIntegerField(default=1)
     due_at = models.DateTimeField(db_index=True)
     version = models.PositiveIntegerField(default=1)
+    hard_due_at = models.DateTimeField(help_text="Past this the item expires as an abstention (fail closed).")
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    moved_to_senior_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
@@ -99,3 +103,25 @@ class EscalationEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class Delivery(models.Model):
+    """One signed webhook POST (an agent's callback or a reviewers' notification) and its attempts."""
+
+    class Kind(models.TextChoices):
+        CALLBACK = "callback"
+        NOTIFICATION = "notification"
+
+    escalation = models.ForeignKey(Escalation, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    url = models.URLField(max_length=500)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status = models.IntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]

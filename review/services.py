@@ -144,9 +144,13 @@ def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", 
             reasons=reasons, high_stakes=stakes, criticality=criticality, domain=domain, submitted_by=writer,
             submitted_key=key, callback_url=callback_url,
             approvals_needed=2 if criticality == "critical" else 1,
-            due_at=timezone.now() + timedelta(hours=sla_hours()[criticality]))
+            due_at=timezone.now() + timedelta(hours=sla_hours()[criticality]),
+            hard_due_at=timezone.now() + timedelta(hours=2 * sla_hours()[criticality]))
         _event(escalation, actor=writer, from_status="", to_status=escalation.status, version=escalation.version,
                note="; ".join(r["code"] for r in reasons))
+        _assign(escalation, senior=criticality == "critical", actor="system", note="assigned")
+        if criticality == "critical":
+            _notify_reviewers(escalation)
     status = "escalated" if blocking else "accepted_spot_check"
     return {"status": status, **answer, "escalation": escalation_summary(escalation),
             "explanation": ("Escalated to a human reviewer: " if blocking else "Accepted, and sent for a spot check: ")
@@ -256,6 +260,7 @@ def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decisio
                                     revised_text=revised_text, reviewer_confidence=reviewer_confidence, final=True)
             _event(escalation, actor=actor, from_status=escalation.status, to_status=final_status,
                    version=expected + 1, note=comment[:500])
+            transaction.on_commit(lambda: _tell_agent(escalation_get(escalation_id=escalation_id)))
             if decision != Decision.Kind.NEEDS_ANALYSIS:
                 vif_services.outcome_record(witness=escalation.witness, correct=decision == Decision.Kind.APPROVE,
                                             source="human", recorded_by=actor,
@@ -265,3 +270,133 @@ def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decisio
 
 def sla_hours() -> dict[str, int]:
     return {**SLA_HOURS, **getattr(settings, "VIFSITE_SLA_HOURS", {})}
+
+
+# --- Assignment, SLAs, deliveries -------------------------------------------------------------------
+
+def least_recently_assigned(group: str, exclude: list[int] | None = None) -> AbstractBaseUser | None:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Max
+
+    users = (get_user_model().objects.filter(groups__name=group, is_active=True).exclude(pk__in=exclude or [])
+             .annotate(last=Max("assigned_escalations__created_at")))
+    return users.order_by(F("last").asc(nulls_first=True), "pk").first()
+
+
+def _assign(escalation: Escalation, *, senior: bool, actor: str, note: str) -> AbstractBaseUser | None:
+    exclude = [escalation.submitted_key.owner_id] if escalation.submitted_key and escalation.submitted_key.owner_id \
+        else []
+    user = least_recently_assigned(SENIOR_GROUP if senior else REVIEWERS_GROUP, exclude) or (
+        least_recently_assigned(REVIEWERS_GROUP, exclude) if senior else None)
+    if user is None:
+        return None
+    updated = Escalation.objects.filter(pk=escalation.pk, status__in=Escalation.OPEN,
+                                        version=escalation.version).update(assignee=user, version=F("version") + 1)
+    if updated:
+        escalation.version += 1
+        _event(escalation, actor=actor, from_status=escalation.status, to_status=escalation.status,
+               version=escalation.version, note=f"{note}: {user.get_username()}")
+    return user if updated else None
+
+
+def deliveries_queue(escalation: Escalation, kind: str, urls: list[str], payload: dict[str, Any]) -> None:
+    from django_q.tasks import async_task
+
+    from review.models import Delivery
+
+    for url in urls:
+        delivery = Delivery.objects.create(escalation=escalation, kind=kind, url=url, payload=payload)
+        transaction.on_commit(lambda pk=delivery.pk: async_task("review.tasks.deliver", pk,
+                                                                task_name=f"deliver {pk}"))
+
+
+def _notify_reviewers(escalation: Escalation) -> None:
+    """A new critical item: e-mail every reviewer and POST to the configured reviewer webhooks."""
+    from django.contrib.auth import get_user_model
+
+    from review import notify
+
+    link = f"{settings.VIFSITE_SITE_URL}/review/{escalation.pk}/"
+    emails = list(get_user_model().objects.filter(groups__name__in=[REVIEWERS_GROUP, SENIOR_GROUP], is_active=True)
+                  .exclude(email="").values_list("email", flat=True).distinct())
+    transaction.on_commit(lambda: notify.email(emails, f"New critical review item {escalation.pk}",
+                                               f"A critical interpretation needs two approvals by "
+                                               f"{escalation.due_at:%Y-%m-%d %H:%M} UTC: {link}"))
+    deliveries_queue(escalation, "notification", list(settings.VIFSITE_REVIEW_WEBHOOKS),
+                     {"event": "escalation.created", "escalation": {"id": escalation.pk, "criticality": "critical",
+                                                                    "due_at": escalation.due_at, "url": link}})
+
+
+def _tell_agent(escalation: Escalation) -> None:
+    if escalation.callback_url:
+        deliveries_queue(escalation, "callback", [escalation.callback_url],
+                         {"event": "escalation.decided", "escalation": escalation_summary(escalation)})
+
+
+def delivery_attempt(*, delivery_id: int) -> None:
+    """One attempt; on failure the next is scheduled with exponential backoff (1, 2, 4, … minutes)."""
+    from django_q.models import Schedule
+
+    from review import notify
+    from review.models import Delivery
+
+    delivery = Delivery.objects.filter(pk=delivery_id, delivered_at__isnull=True, gave_up_at__isnull=True).first()
+    if delivery is None:
+        return  # delivered or given up already (tasks may run twice)
+    status, error = notify.post_signed(delivery.url, delivery.payload)
+    attempts = delivery.attempts + 1
+    now = timezone.now()
+    if status is not None and 200 <= status < 300:
+        Delivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_status=status, last_error="",
+                                                       delivered_at=now)
+        return
+    gave_up = attempts >= settings.VIFSITE_CALLBACK_MAX_ATTEMPTS
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=attempts, last_status=status, last_error=error,
+                                                   gave_up_at=now if gave_up else None)
+    if not gave_up:
+        Schedule.objects.create(func="review.tasks.deliver", args=str(delivery.pk), schedule_type=Schedule.ONCE,
+                                next_run=now + timedelta(minutes=2 ** (attempts - 1)), repeats=1,
+                                name=f"retry delivery {delivery.pk} #{attempts + 1}")
+
+
+def sla_sweep(*, now: Any = None) -> dict[str, int]:
+    """Remind assignees before the deadline, move overdue items to senior reviewers, and expire items
+    past the hard deadline as abstentions (fail closed; never an automatic approval)."""
+    from review import notify
+
+    now = now or timezone.now()
+    counts = {"reminded": 0, "moved": 0, "expired": 0}
+    for escalation in Escalation.objects.filter(status__in=Escalation.OPEN, hard_due_at__lte=now):
+        with transaction.atomic():
+            won = Escalation.objects.filter(pk=escalation.pk, status__in=Escalation.OPEN,
+                                            version=escalation.version).update(
+                status=Escalation.Status.EXPIRED, version=F("version") + 1, decided_at=now)
+            if not won:
+                continue
+            _event(escalation, actor="system:sla", from_status=escalation.status, to_status=Escalation.Status.EXPIRED,
+                   version=escalation.version + 1, note="hard deadline passed: expired as an abstention")
+            _tell_agent(escalation_get(escalation_id=escalation.pk))
+        counts["expired"] += 1
+    for escalation in Escalation.objects.filter(status__in=Escalation.OPEN, due_at__lte=now,
+                                                moved_to_senior_at__isnull=True).select_related("submitted_key"):
+        with transaction.atomic():
+            if not Escalation.objects.filter(pk=escalation.pk, moved_to_senior_at__isnull=True).update(
+                    moved_to_senior_at=now):
+                continue
+            user = _assign(escalation, senior=True, actor="system:sla", note="overdue, moved to senior reviewer")
+            if user is not None:
+                notify.email([user.email], f"Overdue review item {escalation.pk}",
+                             f"Item {escalation.pk} ({escalation.criticality}) is past its deadline and now yours: "
+                             f"{settings.VIFSITE_SITE_URL}/review/{escalation.pk}/")
+        counts["moved"] += 1
+    for escalation in Escalation.objects.filter(status__in=Escalation.OPEN, assignee__isnull=False,
+                                                reminded_at__isnull=True, due_at__gt=now).select_related("assignee"):
+        window = (escalation.due_at - escalation.created_at) / 4
+        if escalation.due_at - now > window:
+            continue
+        if Escalation.objects.filter(pk=escalation.pk, reminded_at__isnull=True).update(reminded_at=now):
+            notify.email([escalation.assignee.email], f"Review item {escalation.pk} is due soon",
+                         f"Item {escalation.pk} is due at {escalation.due_at:%Y-%m-%d %H:%M} UTC: "
+                         f"{settings.VIFSITE_SITE_URL}/review/{escalation.pk}/")
+            counts["reminded"] += 1
+    return counts

@@ -210,6 +210,34 @@ VIFSITE_KAPPA_AUTO_APPLY = env_bool("VIFSITE_KAPPA_AUTO_APPLY", False)
 VIFSITE_KAPPA_AUTO_MIN = env_float("VIFSITE_KAPPA_AUTO_MIN", 0.80, minimum=0.0)
 VIFSITE_KAPPA_AUTO_MAX = env_float("VIFSITE_KAPPA_AUTO_MAX", 0.99, minimum=0.0)
 
+# --- E-mail (console by default: set VIFSITE_EMAIL_BACKEND and the EMAIL_* values for SMTP) ---------
+EMAIL_BACKEND = env_str("VIFSITE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("VIFSITE_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("VIFSITE_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("VIFSITE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("VIFSITE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("VIFSITE_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("VIFSITE_EMAIL_FROM", "vifsite@localhost")
+
+# --- Review -------------------------------------------------------------------------------------
+def _webhook_secret() -> str:
+    configured = env_str("VIFSITE_WEBHOOK_SECRET", "")
+    if configured:
+        return configured
+    secret_file = DATA_DIR / "webhook_secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(32))
+        secret_file.chmod(0o600)
+    return secret_file.read_text().strip()
+
+
+# Signs agent callbacks and reviewer webhooks (HMAC-SHA256); give it to whoever verifies them.
+VIFSITE_WEBHOOK_SECRET = _webhook_secret()
+# Extra URLs told about every new critical item (signed like callbacks).
+VIFSITE_REVIEW_WEBHOOKS = env_list("VIFSITE_REVIEW_WEBHOOKS", [])
+VIFSITE_CALLBACK_MAX_ATTEMPTS = env_int("VIFSITE_CALLBACK_MAX_ATTEMPTS", 6, minimum=1)
+VIFSITE_SITE_URL = env_str("VIFSITE_SITE_URL", "http://127.0.0.1:8000")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

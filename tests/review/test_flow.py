@@ -165,4 +165,4 @@ def test_claiming_is_first_come_and_a_revision_needs_text(agent, f3, rita, sam):
                            format="json").json()
     assert revised["status"] == "revised" and Outcome.objects.get().note == "A possible bright interval."
     assert [e.to_status for e in EscalationEvent.objects.filter(escalation_id=item)] == \
-        ["pending", "in_review", "revised"]
+        ["pending", "pending", "in_review", "revised"]  # created, assigned, claimed, decided

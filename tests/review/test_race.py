@@ -25,7 +25,8 @@ recorded = services.witness_record_many(items=[{{"model_id": "m", "prompt": "p",
     "confidence": 0.5, "task_criticality": "routine"}} for i in range({ITEMS})], writer="agent:race")
 for r in recorded:
     e = Escalation.objects.create(witness=r.witness, interpretation="x", criticality="routine",
-                                  submitted_by="agent:race", due_at=timezone.now() + timedelta(hours=24))
+                                  submitted_by="agent:race", due_at=timezone.now() + timedelta(hours=24),
+                                  hard_due_at=timezone.now() + timedelta(hours=48))
     EscalationEvent.objects.create(escalation=e, actor="agent:race", to_status="pending", version=1)
 """
 DECIDE = """
