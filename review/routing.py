@@ -1,3 +1,7 @@
-"""Websocket routes of the review app (the live queue feed is added with the review workflow)."""
+"""Websocket routes of the review app."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from review.consumers import QueueConsumer
+
+websocket_urlpatterns = [path("ws/review/queue/", QueueConsumer.as_asgi())]

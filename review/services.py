@@ -69,6 +69,25 @@ def _event(escalation: Escalation, *, actor: str, from_status: str, to_status: s
            note: str = "") -> None:
     EscalationEvent.objects.create(escalation=escalation, actor=actor, from_status=from_status, to_status=to_status,
                                    version=version, note=note)
+    transaction.on_commit(lambda: broadcast(escalation.pk, to_status))
+
+
+def broadcast(escalation_id: int, status: str) -> None:
+    """Tell every open dashboard that the queue changed (the live feed; pages fall back to polling)."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from review.consumers import GROUP
+
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(GROUP, {"type": "queue.changed", "id": escalation_id, "status": status})
+    except Exception:  # noqa: BLE001  a dashboard notification must never undo a decision
+        import logging
+
+        logging.getLogger(__name__).warning("could not broadcast the queue change of item %s", escalation_id)
 
 
 # --- Submission -----------------------------------------------------------------------------------

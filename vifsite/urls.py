@@ -19,5 +19,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include((api_v1, "api"))),
     path("metrics", PrometheusApi.as_view(), name="prometheus"),
+    path("review/", include("review.urls")),
     path("", include("seismic.urls")),
 ]

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from review import views
+
+app_name = "review"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:escalation_id>/", views.item, name="item"),
+    path("<int:escalation_id>/section.json", views.section_data, name="section-data"),
+]
