@@ -100,7 +100,7 @@ def test_an_item_page_shows_the_claim_and_takes_a_decision(client, rita, agent, 
     assert "rita already decided it: reject" in stale.content.decode()
 
 
-def test_the_feed_refuses_anonymous_users_and_tells_reviewers_of_changes(rita, settings, transactional_db):
+def test_the_feed_refuses_anonymous_users_and_tells_reviewers_of_changes(rita, settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
     async def scenario():
