@@ -131,3 +131,46 @@ def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
               "values": [second.value(i) for i in range(0, second.count, step_b)]},
         "z": data.T.round(3).tolist(), "anomalies": anomalies, "windows": windows,
     })
+
+
+def calibration_page(request: HttpRequest) -> HttpResponse:
+    """Reliability diagrams (plotly; PNG download), ECE per model and criticality over time, status and
+    degradation warnings."""
+    from vifsite.vif import plots
+
+    filters = {k: request.GET.get(k) or None for k in ("model", "criticality", "window")}
+    samples_only = request.GET.get("samples_only") == "1"
+    try:
+        report = monitoring.calibration_report(samples_only=samples_only, **filters)
+    except InputError as exc:
+        messages.error(request, exc.message)
+        report = monitoring.calibration_report(samples_only=samples_only)
+    figure = plots.reliability_figure(report["reliability"], {"ece": report["ece"], "n": report["n"],
+                                                              "status": report["status"]})
+    png_query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    return render(request, "review/calibration.html", {
+        "report": report, "figure": figure, "filters": filters, "samples_only": samples_only,
+        "png_url": "/api/v1/calibration/reliability.png" + (f"?{png_query}" if png_query else "")})
+
+
+def statistics_page(request: HttpRequest) -> HttpResponse:
+    """Escalations by status and criticality, time to decision, SLA breaches, reviewer throughput."""
+    import numpy as np
+    from django.db.models import F
+
+    from review.models import Decision, EscalationEvent
+
+    by = list(Escalation.objects.values("status", "criticality").annotate(n=Count("id")).order_by("criticality",
+                                                                                                   "status"))
+    decided = Escalation.objects.filter(decided_at__isnull=False).exclude(status=Escalation.Status.EXPIRED)
+    hours = np.array([(d - c).total_seconds() / 3600 for c, d in decided.values_list("created_at", "decided_at")])
+    breaches = Escalation.objects.filter(Q(decided_at__gt=F("due_at")) | Q(decided_at__isnull=True,
+                                                                          due_at__lt=timezone.now())).count()
+    throughput = list(Decision.objects.filter(final=True, created_at__gte=timezone.now() - timezone.timedelta(days=7))
+                      .values("reviewer__username").annotate(n=Count("id")).order_by("-n"))
+    return render(request, "review/statistics.html", {
+        "by": by, "decided": int(hours.size),
+        "median_hours": float(np.median(hours)) if hours.size else None,
+        "p90_hours": float(np.percentile(hours, 90)) if hours.size else None,
+        "breaches": breaches, "expired": Escalation.objects.filter(status=Escalation.Status.EXPIRED).count(),
+        "throughput": throughput, "moved": EscalationEvent.objects.filter(note__startswith="overdue").count()})

@@ -120,3 +120,18 @@ def test_the_feed_refuses_anonymous_users_and_tells_reviewers_of_changes(rita, s
         return message
 
     assert async_to_sync(scenario)() == {"type": "queue.changed", "id": 42, "status": "approved"}
+
+
+def test_the_calibration_and_statistics_pages(client, rita):
+    items = make_items(3)
+    Escalation.objects.filter(pk=items[0].pk).update(status="approved", decided_at=items[0].created_at +
+                                                     timedelta(hours=2))
+    Escalation.objects.filter(pk=items[1].pk).update(due_at=timezone.now() - timedelta(hours=1))
+    for item in items:
+        vif_services.outcome_record(witness=item.witness, correct=True, source="human", recorded_by="user:rita")
+    client.force_login(rita)
+    page = client.get(reverse("review:calibration"), {"model": "m"}).content.decode()
+    assert "INSUFFICIENT_DATA" in page and "reliability-figure" in page and "reliability.png?model=m" in page
+    assert "bad window" not in client.get(reverse("review:calibration"), {"window": "soon"}).content.decode()
+    stats = client.get(reverse("review:statistics")).content.decode()
+    assert "median time to decision 2.00 h" in stats and '<span id="breaches">2</span>' in stats  # decided late, and overdue
