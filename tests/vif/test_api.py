@@ -341,3 +341,19 @@ def test_automatic_application_stays_within_bounds(record, settings):
                                 recorded_by="user:rita")
     services.kappa_suggestions_compute()  # suggests 0.71: below the automatic floor, so nothing changes
     assert str(KappaPolicy.objects.get(criticality="critical", domain="").threshold) == "0.950000"
+
+
+def test_calibration_leaves_out_human_labels_of_escalated_items(record, settings):
+    from vifsite.vif import monitoring
+
+    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 1.0
+    sampled = record(5, model_id="m4", confidence=0.9)
+    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 0.0
+    escalated = record(7, model_id="m4", confidence=0.4)
+    checked = record(2, model_id="m4", confidence=0.6)
+    for item in sampled + escalated:
+        services.outcome_record(witness=item.witness, correct=True, source="human", recorded_by="user:rita")
+    for item in checked:
+        services.outcome_record(witness=item.witness, correct=False, source="automatic", recorded_by="agent:checker")
+    assert monitoring.calibration_report(model="m4")["n"] == 7  # 5 samples + 2 checker labels
+    assert monitoring.calibration_report(model="m4", samples_only=True)["n"] == 5

@@ -144,7 +144,7 @@ def reliability_bins(hist: Histogram, bins: int = 10, strategy: str = "uniform")
     if strategy == "quantile":
         if hist.n == 0:
             return Bins(*(np.zeros(0) for _ in range(5)))
-        index = equal_mass_bin_index(hist, bins)
+        _, index = np.unique(equal_mass_bin_index(hist, bins), return_inverse=True)  # no empty bins
         size = int(index.max()) + 1
         count, conf, corr = _aggregate(hist, index, size)
         lower = np.array([hist.values[index == k].min() for k in range(size)])

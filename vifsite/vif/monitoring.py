@@ -22,6 +22,7 @@ KAPPA_FAILURE_ALERT = 0.10
 CONFIDENCE_DROP_ALERT = 0.05  # absolute drop of the average below its 7-day baseline …
 CONFIDENCE_DROP_SIGMAS = 3.0  # … and beyond this many standard errors
 CUSUM_DAYS = 30
+UNBIASED = Q(calibration_sample=True) | ~Q(source=Outcome.Source.HUMAN)
 
 
 def parse_window(text: str | None) -> timedelta | None:
@@ -42,7 +43,9 @@ def calibration_report(*, model: str | None = None, model_version: str | None = 
     minimum = settings.VIFSITE_CALIBRATION_MIN_SAMPLES
     span = parse_window(window)
     now = timezone.now()
-    outcomes: QuerySet[Outcome] = Outcome.objects.all()
+    # Unbiased labels only: random calibration samples, and labels from checkers or the API. Human
+    # decisions on escalated items would teach calibration about low-confidence outputs alone.
+    outcomes: QuerySet[Outcome] = Outcome.objects.filter(UNBIASED)
     if model:
         outcomes = outcomes.filter(model_id=model)
     if model_version:
@@ -76,6 +79,8 @@ def calibration_report(*, model: str | None = None, model_version: str | None = 
     return {
         "filters": {"model": model, "model_version": model_version, "criticality": criticality, "window": window,
                     "samples_only": samples_only},
+        "labels": "calibration samples only" if samples_only else
+                  "calibration samples and checker/API labels (human decisions on escalated items are excluded)",
         "bin_convention": "equal-width, right-closed (e_{k-1}, e_k], first bin [0, e_1]; confidences in millionths",
         **overall,
         "by_group": groups,

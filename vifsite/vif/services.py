@@ -151,7 +151,10 @@ def current_ece(model_id: str) -> float | None:
     cached = cache.get(key)
     if cached is not None:
         return None if cached == "none" else cached
-    hist = outcome_histogram(Outcome.objects.filter(model_id=model_id))
+    from django.db.models import Q
+
+    unbiased = Q(calibration_sample=True) | ~Q(source=Outcome.Source.HUMAN)
+    hist = outcome_histogram(Outcome.objects.filter(unbiased, model_id=model_id))
     value = None
     if hist.n >= settings.VIFSITE_CALIBRATION_MIN_SAMPLES:
         value = calibration.ece(hist, settings.VIFSITE_CALIBRATION_BINS)
