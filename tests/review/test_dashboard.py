@@ -135,3 +135,32 @@ def test_the_calibration_and_statistics_pages(client, rita):
     assert "bad window" not in client.get(reverse("review:calibration"), {"window": "soon"}).content.decode()
     stats = client.get(reverse("review:statistics")).content.decode()
     assert "median time to decision 2.00 h" in stats and '<span id="breaches">2</span>' in stats  # decided late, and overdue
+
+
+@pytest.mark.slow
+def test_the_queue_stays_fast_with_ten_thousand_items(client, rita):
+    import time
+    import uuid
+
+    from vifsite.vif.models import Witness
+
+    now = timezone.now()
+    witnesses = Witness.objects.bulk_create([
+        Witness(vif_id=uuid.uuid4(), schema_version="vif/1", operation="llm", model_id="m", prompt_hash="a" * 64,
+                output_hash="b" * 64, confidence_micros=500000, confidence_method="explicit", confidence_band="C",
+                writer="agent:bulk", task_criticality="routine", created_at=now, sequence=1_000_000 + i,
+                prev_hash="c" * 64, payload_hash="d" * 64, entry_hash=uuid.uuid4().hex * 2, signature="e",
+                entry_jcs="{}", payload_jcs="{}") for i in range(10_000)], batch_size=2000)
+    Escalation.objects.bulk_create([
+        Escalation(witness=w, interpretation="x", criticality="routine", submitted_by="agent:bulk",
+                   due_at=now + timedelta(minutes=i), hard_due_at=now + timedelta(days=2),
+                   reasons=[{"code": "gate", "why": "x"}]) for i, w in enumerate(witnesses)], batch_size=2000)
+    client.force_login(rita)
+    client.get(reverse("review:queue"))  # warm
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        response = client.get(reverse("review:queue"), {"page": "100"})
+        elapsed = time.perf_counter() - started
+    assert response.content.decode().count('id="item-') == 50 and "page 100 of 200" in response.content.decode()
+    assert len(queries.captured_queries) <= 12, [q["sql"][:80] for q in queries.captured_queries]
+    assert elapsed < 1.0, elapsed

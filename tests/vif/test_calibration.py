@@ -116,3 +116,13 @@ def test_cusum_alarms_on_drift_long_before_windowed_ece():
     delay_for_ece = next(k for k in range(1, 400) if cal.ece(cal.Histogram.from_samples(
         np.full(200, 0.97), 1 - stream[400 + k - 200:400 + k])) > 0.10 - 1e-12)
     assert drifted["alarm_index"] - 400 < delay_for_ece
+
+
+def test_equal_mass_bins_with_many_ties_match_the_reference():
+    conf = np.array([0.4] * 7 + [0.9] * 5 + [0.6] * 2)
+    correct = np.array([1, 0, 1, 1, 0, 1, 1] + [1] * 5 + [0, 0])
+    hist = cal.Histogram.from_samples(conf, correct)
+    reference = kumar.lower_bound_scaling_ce(conf, correct, p=1, debias=False, num_bins=10,
+                                             binning_scheme=kumar.get_equal_bins)
+    assert cal.ece(hist, 10, "quantile") == pytest.approx(reference, abs=1e-12)
+    assert all(row["count"] > 0 for row in cal.reliability_bins(hist, 10, "quantile").rows())
