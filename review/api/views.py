@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from review import services
+from review.descriptions import REVIEW_TOOLS
 from review.api.serializers import DecisionInputSerializer, InterpretationInputSerializer
 from vifsite.api import ApiView
 from vifsite.errors import Forbidden
@@ -13,13 +14,7 @@ from vifsite.vif.auth import AgentPrincipal, principal_of
 
 class InterpretationSubmitApi(ApiView):
     @extend_schema(operation_id="submit_interpretation", request=InterpretationInputSerializer, responses=dict,
-                   description="Submit an interpretation (text or a filled structured analysis) with the extraction "
-                               "ids it used, the model details and confidence signals, and the task criticality. It "
-                               "is audited against the data, witnessed, its confidence multiplied by the audit's "
-                               "grounding score and gated with κ; hydrocarbon presence, reserves, well locations and "
-                               "drilling always go to a human. The answer is accepted (band, routing, witness id) or "
-                               "escalated (escalation id, due time, the reasons and the tools that would help). "
-                               "Poll GET /api/v1/escalations/{id}/ for the human decision.")
+                   description=REVIEW_TOOLS["submit_interpretation"].description)
     def post(self, request: Request) -> Response:
         data = InterpretationInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -36,7 +31,7 @@ class InterpretationSubmitApi(ApiView):
 
 class EscalationDetailApi(ApiView):
     @extend_schema(operation_id="get_escalation", responses=dict,
-                   description="An escalation's status and, once decided, the human decision.")
+                   description=REVIEW_TOOLS["get_escalation"].description)
     def get(self, request: Request, escalation_id: int) -> Response:
         escalation = services.escalation_get(escalation_id=escalation_id)
         user = request.user

@@ -47,19 +47,25 @@ class AgentKeyAuthentication(authentication.BaseAuthentication):
         key = key.strip()
         if not key:
             raise exceptions.AuthenticationFailed("Api-Key header without a key.")
-        try:
-            agent_key = AgentKey.objects.get_from_key(key)
-        except AgentKey.DoesNotExist:
-            revoked = AgentKey.objects.filter(prefix=key.partition(".")[0], revoked=True).first()
-            if revoked is not None and revoked.is_valid(key):
-                raise exceptions.AuthenticationFailed("This API key has been revoked.") from None
-            raise exceptions.AuthenticationFailed("Unknown API key.") from None
-        if agent_key.has_expired:
-            raise exceptions.AuthenticationFailed("This API key has expired.")
+        agent_key = agent_key_check(key)
         return AgentPrincipal(agent_key), agent_key
 
     def authenticate_header(self, request: Request) -> str:
         return KEYWORD
+
+
+def agent_key_check(key: str) -> AgentKey:
+    """The valid, unexpired, unrevoked agent key for ``key``, or AuthenticationFailed saying why."""
+    try:
+        agent_key = AgentKey.objects.get_from_key(key)
+    except AgentKey.DoesNotExist:
+        revoked = AgentKey.objects.filter(prefix=key.partition(".")[0], revoked=True).first()
+        if revoked is not None and revoked.is_valid(key):
+            raise exceptions.AuthenticationFailed("This API key has been revoked.") from None
+        raise exceptions.AuthenticationFailed("Unknown API key.") from None
+    if agent_key.has_expired:
+        raise exceptions.AuthenticationFailed("This API key has expired.")
+    return agent_key
 
 
 def principal_of(user: object) -> str:
