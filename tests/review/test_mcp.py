@@ -17,6 +17,7 @@ from tests.processes import manage
 pytestmark = pytest.mark.slow
 
 SETUP = """
+from datetime import timedelta
 from django.utils import timezone
 from vifsite.vif.models import AgentKey
 from django.core.management import call_command
