@@ -28,14 +28,14 @@ SLA_HOURS = {"critical": 1, "important": 4, "routine": 24, "low_stakes": 72}
 # Topics that always need a human, whatever the confidence.
 HIGH_STAKES: dict[str, re.Pattern[str]] = {
     "hydrocarbon presence": re.compile(
-        r"\b(?:hydrocarbons?|gas|oil|petroleum|direct hydrocarbon indicators?|dhi|pay|charged|fluid contact)\b", re.I),
+        r"\b(?:hydrocarbons?|gas|oil|petroleum|direct hydrocarbon indicators?|dhi|pay|charged|fluid contact)\b", re.IGNORECASE),
     "reserves": re.compile(r"\b(?:reserves?|resources?|volumes? in place|stoiip|giip|recoverable|in-place volume)\b",
-                           re.I),
+                           re.IGNORECASE),
     "well location": re.compile(r"\b(?:well (?:location|placement|site|target|path)|place (?:a|the) well|"
-                                r"(?:exploration|appraisal|vertical|horizontal) well)\b", re.I),
-    "drilling go/no-go": re.compile(r"\b(?:drill\w*|spud\w*|go/no-go|go or no-go|no-go)\b", re.I),
+                                r"(?:exploration|appraisal|vertical|horizontal) well)\b", re.IGNORECASE),
+    "drilling go/no-go": re.compile(r"\b(?:drill\w*|spud\w*|go/no-go|go or no-go|no-go)\b", re.IGNORECASE),
 }
-NEGATED = re.compile(r"\b(?:no|not|cannot|without|nor)\b[^.]{0,60}$", re.I)
+NEGATED = re.compile(r"\b(?:no|not|cannot|without|nor)\b[^.]{0,60}$", re.IGNORECASE)
 TOOLS_FOR = {
     "numeric": "quote numbers from extract_section or check them with validate_amplitude_claim",
     "location": "use get_survey for valid inline, crossline and time ranges, and extract the section you refer to",

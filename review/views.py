@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from review import services
 from review.models import Escalation
-from seismic import detection, services as seismic_services
+from seismic import detection
+from seismic import services as seismic_services
 from seismic.models import Extraction, Survey
 from vifsite.errors import InputError
 from vifsite.vif import ledger, monitoring

@@ -5,8 +5,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from review import services
-from review.descriptions import REVIEW_TOOLS
 from review.api.serializers import DecisionInputSerializer, InterpretationInputSerializer
+from review.descriptions import REVIEW_TOOLS
 from vifsite.api import ApiView
 from vifsite.errors import Forbidden
 from vifsite.vif.auth import AgentPrincipal, principal_of

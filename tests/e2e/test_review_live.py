@@ -135,3 +135,32 @@ def test_the_live_feed_crosses_daphne_processes_through_channels_redis(browsers,
         for process in processes:
             process.terminate()
             process.wait(timeout=10)
+
+
+def test_the_example_agent_loop_runs_to_a_human_decision(tmp_path):
+    _, (base,), processes = servers(tmp_path, 1)
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    key = manage(url, tmp_path, "create_agent_key", "loop-bot", "--expires", "1").stdout.strip()
+    agent = subprocess.Popen([sys.executable, str(Path(settings.BASE_DIR) / "examples" / "agent_loop.py"),
+                              "--url", base, "--key", key, "--poll", "0.5", "--timeout", "120"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in agent.stdout:
+            lines.append(line)
+            if "waiting for a reviewer" in line:
+                escalation = int(line.split("escalation ")[1].split(",")[0])
+                manage(url, tmp_path, "shell", "-v", "0", "-c",
+                       "from django.contrib.auth.models import User; from review import services; "
+                       f"services.escalation_decide(escalation_id={escalation}, "
+                       "reviewer=User.objects.get(username='rita'), decision='revise', "
+                       "revised_text='A possible bright interval; gas is not established.')")
+        assert agent.wait(timeout=60) == 0, agent.stderr.read()
+        output = "".join(lines)
+        source = (Path(settings.BASE_DIR) / "examples" / "agent_loop.py").read_text()
+        assert "SCRIPTED STAND-IN" in source  # the model is a labelled stand-in
+        assert "PASS" in output and "escalated" in output and "4. decided: revised by rita" in output
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)

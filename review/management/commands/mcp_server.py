@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, key: str, **options):
         if not key:
             raise CommandError("Give the agent key with --key or VIFSITE_MCP_KEY.")
-        import mcp.types as types
+        from mcp import types
         from mcp.server.lowlevel import Server
         from mcp.server.stdio import stdio_server
 
