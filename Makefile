@@ -39,6 +39,7 @@ bench: venv
 	$(PY) -m bench.sections
 	$(PY) -m bench.witnesses
 	$(PY) -m bench.tools
+	$(PY) -m bench.mcp
 
 clean:
 	rm -rf $(VENV) .pytest_cache

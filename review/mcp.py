@@ -24,11 +24,13 @@ from seismic.api.serializers import (
     SectionQuerySerializer,
     StructuredQuerySerializer,
     SurveyOutputSerializer,
+    section_number_parse,
+    section_payload,
 )
-from seismic.descriptions import CANNOT_CONCLUDE, TOOLS
+from seismic.descriptions import TOOLS
 from seismic.models import Survey
 from vifsite.errors import Forbidden, InputError
-from vifsite.vif.auth import agent_key_check
+from vifsite.vif.auth import agent_key_check, agent_key_recheck
 from vifsite.vif.models import AgentKey
 
 MCP_TOOLS = ("list_surveys", "get_survey", "extract_section", "validate_amplitude_claim",
@@ -72,24 +74,12 @@ def _section(arguments: dict[str, Any], principal: str) -> tuple[dict[str, Any],
     query = _validated(SectionQuerySerializer, ranges)
     if "section_type" not in arguments or "section_number" not in arguments:
         raise ToolError({"detail": "section_type and section_number are required."})
-    try:
-        number = float(arguments["section_number"])
-    except (TypeError, ValueError):
-        raise InputError(f"section_number must be a number, not {arguments['section_number']!r}.") from None
-    section, extraction = services.section_extract(survey=survey, kind=str(arguments["section_type"]), number=number,
-                                                   ranges=query.ranges(), principal=principal)
+    section, extraction = services.section_extract(
+        survey=survey, kind=str(arguments["section_type"]), number=section_number_parse(arguments["section_number"]),
+        ranges=query.ranges(), principal=principal)
     clip = _validated(SectionImageQuerySerializer, {}).validated_data["clip"]
     png = services.section_png(section=section, clip_percentile=clip)
-    return {
-        "survey_id": survey.pk, "section_type": section.kind, "section_number": section.number,
-        "axes": [{"name": axis.name, **axis.as_dict()} for axis in section.axes],
-        "statistics": extraction.statistics, "extraction_id": extraction.pk,
-        "provenance": {"extraction_id": extraction.pk, "vif_id": str(extraction.vif_id),
-                       "data_sha256": extraction.array_sha256, "survey_data_sha256": extraction.survey_data_sha256,
-                       "ranges": extraction.ranges, "shape": extraction.shape,
-                       "openvds_version": extraction.openvds_version, "app_version": extraction.app_version},
-        "cannot_conclude": CANNOT_CONCLUDE,
-    }, png
+    return section_payload(survey=survey, section=section, extraction=extraction), png
 
 
 def _without_ranges(data: dict[str, Any]) -> dict[str, Any]:
@@ -97,10 +87,14 @@ def _without_ranges(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def call(name: str, arguments: dict[str, Any], key: AgentKey) -> tuple[list[dict[str, Any]], bool]:
-    """Run one tool. Returns content blocks ({"type": "text"|"image", ...}) and whether it is an error."""
+    """Run one tool. Returns content blocks ({"type": "text"|"image", ...}) and whether it is an error.
+
+    The key is checked again on every call, so revoking it (or its expiry) stops a running server's agent
+    at its next call, as it would over REST."""
     principal = key.principal
     arguments = dict(arguments or {})
     try:
+        agent_key_recheck(key)
         if name not in MCP_TOOLS:
             raise ToolError({"detail": f"Unknown tool {name!r}.", "tools": list(MCP_TOOLS)})
         image = None
@@ -157,6 +151,8 @@ def call(name: str, arguments: dict[str, Any], key: AgentKey) -> tuple[list[dict
         return [_text(exc.as_dict())], True
     except ToolError as exc:
         return [_text(exc.payload)], True
+    except AuthenticationFailed as exc:
+        return [_text({"detail": str(exc.detail)})], True
     blocks = [_text(result)]
     if image is not None:
         blocks.append({"type": "image", "data": base64.b64encode(image).decode("ascii"), "mime_type": "image/png"})

@@ -1,5 +1,5 @@
 """What each agent tool is, and what can and cannot be concluded from it: one source for the
-OpenAPI schema, the tool manifest at /api/v1/tools/ and (later) the MCP server."""
+OpenAPI schema, the tool manifest at /api/v1/tools/ and the MCP server (review/mcp.py)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from seismic.models import Survey, SurveyImport
-from seismic.services import SAMPLE_UNITS
+from seismic.descriptions import CANNOT_CONCLUDE
+from seismic.models import Extraction, Survey, SurveyImport
+from seismic.services import SAMPLE_UNITS, Section
+from vifsite.errors import InputError
 
 
 class SurveyAxisSerializer(serializers.Serializer):
@@ -99,6 +101,8 @@ class SectionStatisticsSerializer(serializers.Serializer):
 
 class SectionProvenanceSerializer(serializers.Serializer):
     extraction_id = serializers.IntegerField()
+    vif_id = serializers.CharField(help_text="The ledger witness of this extraction (replay it with "
+                                             "POST /api/v1/witnesses/{vif_id}/replay/).")
     data_sha256 = serializers.CharField(help_text="SHA-256 of the exact float32 array (C order) the statistics "
                                                   "were computed from.")
     survey_id = serializers.IntegerField()
@@ -124,6 +128,38 @@ class SectionOutputSerializer(serializers.Serializer):
     extraction_id = serializers.IntegerField()
     image_url = serializers.CharField()
     cannot_conclude = serializers.ListField(child=serializers.CharField())
+
+
+def section_number_parse(raw: Any) -> float:
+    """A section number as given in a URL or a tool call, or a 400 saying what it is not."""
+    if isinstance(raw, bool):
+        raise InputError(f"section_number must be a number, not {raw!r}.")
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise InputError(f"section_number must be a number, not {raw!r}.") from None
+
+
+def section_payload(*, survey: Survey, section: Section, extraction: Extraction) -> dict[str, Any]:
+    """The answer to extract_section (REST adds ``image_url``, MCP the PNG as an image block)."""
+    return {
+        "survey_id": survey.pk,
+        "section_type": section.kind,
+        "section_number": section.number,
+        "axes": [{"name": axis.name, **axis.as_dict()} for axis in section.axes],
+        "statistics": extraction.statistics,
+        "provenance": {
+            "extraction_id": extraction.pk, "vif_id": str(extraction.vif_id),
+            "data_sha256": extraction.array_sha256, "survey_id": survey.pk,
+            "survey_data_sha256": extraction.survey_data_sha256, "section_type": extraction.kind,
+            "section_number": extraction.number, "ranges": extraction.ranges, "shape": extraction.shape,
+            "parameters": extraction.parameters, "openvds_version": extraction.openvds_version,
+            "app_version": extraction.app_version, "principal": extraction.principal,
+            "created_at": extraction.created_at,
+        },
+        "extraction_id": extraction.pk,
+        "cannot_conclude": CANNOT_CONCLUDE,
+    }
 
 
 class SurveyImportInputSerializer(serializers.Serializer):

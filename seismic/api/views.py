@@ -23,24 +23,19 @@ from seismic.api.serializers import (
     SurveyImportOutputSerializer,
     SurveyOutputSerializer,
     SurveyRegisterInputSerializer,
+    section_number_parse,
+    section_payload,
 )
-from seismic.descriptions import CANNOT_CONCLUDE, TOOLS
+from seismic.descriptions import TOOLS
 from seismic.models import Survey, SurveyImport
 from vifsite.api import ApiView
-from vifsite.errors import InputError, NotFound
+from vifsite.errors import NotFound
 from vifsite.vif.auth import principal_of
 
 _SECTION_PARAMS = [
     OpenApiParameter("section_type", str, OpenApiParameter.PATH, enum=list(services.SECTION_KINDS)),
     OpenApiParameter("section_number", float, OpenApiParameter.PATH),
 ]
-
-
-def _number(raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError:
-        raise InputError(f"section_number must be a number, not {raw!r}.") from None
 
 
 class SurveyListApi(ApiView):
@@ -65,31 +60,14 @@ class SectionApi(ApiView):
         query.is_valid(raise_exception=True)
         survey = services.survey_get(survey_id=survey_id)
         section, extraction = services.section_extract(
-            survey=survey, kind=section_type, number=_number(section_number), ranges=query.ranges(),
+            survey=survey, kind=section_type, number=section_number_parse(section_number), ranges=query.ranges(),
             principal=principal_of(request.user))
         image_url = reverse("api:seismic:section-image", kwargs={
             "survey_id": survey.pk, "section_type": section_type, "section_number": section_number})
         if request.query_params:
             image_url += "?" + request.query_params.urlencode()
-        return Response({
-            "survey_id": survey.pk,
-            "section_type": section.kind,
-            "section_number": section.number,
-            "axes": [{"name": axis.name, **axis.as_dict()} for axis in section.axes],
-            "statistics": extraction.statistics,
-            "provenance": {
-                "extraction_id": extraction.pk, "vif_id": str(extraction.vif_id),
-                "data_sha256": extraction.array_sha256, "survey_id": survey.pk,
-                "survey_data_sha256": extraction.survey_data_sha256, "section_type": extraction.kind,
-                "section_number": extraction.number, "ranges": extraction.ranges, "shape": extraction.shape,
-                "parameters": extraction.parameters, "openvds_version": extraction.openvds_version,
-                "app_version": extraction.app_version, "principal": extraction.principal,
-                "created_at": extraction.created_at,
-            },
-            "extraction_id": extraction.pk,
-            "image_url": request.build_absolute_uri(image_url),
-            "cannot_conclude": CANNOT_CONCLUDE,
-        })
+        return Response({**section_payload(survey=survey, section=section, extraction=extraction),
+                         "image_url": request.build_absolute_uri(image_url)})
 
 
 class SectionImageApi(ApiView):
@@ -100,7 +78,8 @@ class SectionImageApi(ApiView):
         query = SectionImageQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         survey = services.survey_get(survey_id=survey_id)
-        section = services.section_read(survey=survey, kind=section_type, number=_number(section_number),
+        section = services.section_read(survey=survey, kind=section_type,
+                                        number=section_number_parse(section_number),
                                         ranges=query.ranges())
         png = services.section_png(section=section, clip_percentile=query.validated_data["clip"])
         response = HttpResponse(png, content_type="image/png")
@@ -229,5 +208,9 @@ class StructuredAnalysisApi(ApiView):
     @extend_schema(operation_id="submit_structured_analysis", request=dict, responses=dict,
                    description=TOOLS["submit_structured_analysis"].description)
     def post(self, request: Request, survey_id: int) -> Response:
-        return Response(tools.structured_validate(survey_id=survey_id, filled=request.data,
+        # The manifest's shape ({"analysis": {...}}, as over MCP) or the filled analysis itself.
+        filled = request.data
+        if isinstance(filled, dict) and set(filled) == {"analysis"}:
+            filled = filled["analysis"]
+        return Response(tools.structured_validate(survey_id=survey_id, filled=filled,
                                                   principal=principal_of(request.user)))

@@ -68,6 +68,18 @@ def agent_key_check(key: str) -> AgentKey:
     return agent_key
 
 
+def agent_key_recheck(agent_key: AgentKey) -> None:
+    """Raise AuthenticationFailed (the messages of ``agent_key_check``) if a key accepted earlier has since
+    been revoked, has expired or was deleted: for long-lived sessions such as the MCP server's."""
+    current = AgentKey.objects.filter(pk=agent_key.pk).first()
+    if current is None:
+        raise exceptions.AuthenticationFailed("Unknown API key.")
+    if current.revoked:
+        raise exceptions.AuthenticationFailed("This API key has been revoked.")
+    if current.has_expired:
+        raise exceptions.AuthenticationFailed("This API key has expired.")
+
+
 def principal_of(user: object) -> str:
     """A stable label of who made a request, for provenance."""
     if isinstance(user, AgentPrincipal):

@@ -6,6 +6,7 @@ import sys
 
 import anyio
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 
 
 class Command(BaseCommand):
@@ -33,10 +34,17 @@ class Command(BaseCommand):
         async def list_tools(ctx, params) -> types.ListToolsResult:
             return types.ListToolsResult(tools=[types.Tool(**tool) for tool in tools.tool_list()])
 
+        def run_tool(name: str, arguments: dict) -> tuple[list[dict], bool]:
+            # Each call runs in a worker thread, like a request: drop connections that broke or grew old.
+            close_old_connections()
+            try:
+                return tools.call(name, arguments, agent_key)
+            finally:
+                close_old_connections()
+
         async def call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
             try:
-                blocks, is_error = await anyio.to_thread.run_sync(tools.call, params.name, params.arguments or {},
-                                                                  agent_key)
+                blocks, is_error = await anyio.to_thread.run_sync(run_tool, params.name, params.arguments or {})
             except Exception as exc:  # noqa: BLE001  a failing tool must never take the server down
                 logging.getLogger("mcp_server").exception("tool %s failed", params.name)
                 blocks, is_error = [{"type": "text", "text": f'{{"detail": "Internal error in {params.name}: '

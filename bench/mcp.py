@@ -1,0 +1,139 @@
+"""MCP benchmark (make bench) on the 400x400x500 synthetic survey of bench/sections.py (created there once,
+in var/bench).
+
+The same tool calls three ways, medians of RUNS warm runs each, in one run:
+  REST     the REST request(s) in process (Django's test client; the section with its image.png, since
+           MCP returns the picture too);
+  in-proc  review.mcp.call in process: the MCP tool without the protocol;
+  stdio    the SDK's client talking to `manage.py mcp_server` in a subprocess over stdio: the protocol,
+           JSON and base64 and the pipes included.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("VIFSITE_DATA_DIR", str(ROOT / "var" / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vifsite.settings")
+os.environ.pop("DATABASE_URL", None)
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+import anyio  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from review import mcp  # noqa: E402
+from seismic.models import Survey  # noqa: E402
+from vifsite.vif.models import AgentKey  # noqa: E402
+
+SIZE = os.environ.get("BENCH_SIZE", "400x400x500")
+RUNS = 9
+
+
+def median_ms(fn) -> float:
+    fn()  # warm
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+async def amedian_ms(fn) -> float:
+    await fn()
+    timings = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        await fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+    name = f"bench {SIZE}"
+    survey = Survey.objects.filter(name=name).first()
+    if survey is None:
+        call_command("make_synthetic_survey", name=name, size=SIZE, seed=11)
+        survey = Survey.objects.get(name=name)
+    AgentKey.objects.filter(name="bench-mcp").delete()
+    _, raw_key = AgentKey.objects.create_key(name="bench-mcp")
+    key = AgentKey.objects.get_from_key(raw_key)
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+    g = survey.geometry()
+    il = g.inline.first + (g.inline.count // 2) * g.inline.step
+    base = f"/api/v1/surveys/{survey.pk}"
+    section = {"survey_id": survey.pk, "section_type": "inline", "section_number": il}
+    claim = {**section, "claim_type": "high_amplitude",
+             "crossline_range": [g.crossline.first, g.crossline.first + 20 * g.crossline.step]}
+
+    def rest_section():
+        for path in (f"{base}/sections/inline/{il:g}/", f"{base}/sections/inline/{il:g}/image.png"):
+            assert client.get(path).status_code == 200
+
+    def rest_claim():
+        body = {k: v for k, v in claim.items() if k != "survey_id"}
+        assert client.post(f"{base}/validate-amplitude-claim/", body, content_type="application/json").status_code == 200
+
+    def rest_list():
+        assert client.get("/api/v1/surveys/").status_code == 200
+
+    def in_process(tool, arguments):
+        def run():
+            _, is_error = mcp.call(tool, arguments, key)
+            assert not is_error
+        return run
+
+    calls = [("list_surveys", {}, rest_list), ("extract_section (with PNG)", section, rest_section),
+             ("validate_amplitude_claim", claim, rest_claim)]
+    rows = []
+    for label, arguments, rest in calls:
+        tool = label.split(" ")[0]
+        rows.append([label, median_ms(rest), median_ms(in_process(tool, arguments))])
+
+    params = StdioServerParameters(command=sys.executable, args=[str(ROOT / "manage.py"), "mcp_server"],
+                                   env={**os.environ, "VIFSITE_MCP_KEY": raw_key})
+
+    async def over_stdio() -> list[float]:
+        timings = []
+        with open(os.devnull, "w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    for label, arguments, _ in calls:
+                        tool = label.split(" ")[0]
+
+                        async def run(tool=tool, arguments=arguments):
+                            result = await session.call_tool(tool, arguments)
+                            assert not result.is_error, result.content[0].text
+                        timings.append(await amedian_ms(run))
+        return timings
+
+    for row, stdio in zip(rows, anyio.run(over_stdio)):
+        row.append(stdio)
+
+    print(f"MCP on a {SIZE} survey; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}; medians of {RUNS} warm runs, ms")
+    print(f"{'tool':30} {'REST':>9} {'in-proc':>9} {'stdio':>9} {'stdio/in-proc':>14} {'stdio/REST':>11}")
+    for label, rest, inproc, stdio in rows:
+        print(f"{label:30} {rest:9.1f} {inproc:9.1f} {stdio:9.1f} {stdio / inproc:14.2f} {stdio / rest:11.2f}")
+
+
+if __name__ == "__main__":
+    main()
