@@ -16,39 +16,20 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("VIFSITE_DATA_DIR", str(ROOT / "var" / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vifsite.settings")
-os.environ.pop("DATABASE_URL", None)
-sys.path.insert(0, str(ROOT))
+import anyio
+from django.test import Client
 
-import django  # noqa: E402
+from bench import common  # first: it sets Django up
+from bench.common import ROOT, SIZE, agent_key, bench_survey
+from review import mcp
+from vifsite.vif.models import AgentKey
 
-django.setup()
-
-import anyio  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-
-from review import mcp  # noqa: E402
-from seismic.models import Survey  # noqa: E402
-from vifsite.vif.models import AgentKey  # noqa: E402
-
-SIZE = os.environ.get("BENCH_SIZE", "400x400x500")
 RUNS = 9
 
 
 def median_ms(fn) -> float:
-    fn()  # warm
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+    return common.median_ms(fn, RUNS, warm=True)
 
 
 async def amedian_ms(fn) -> float:
@@ -65,15 +46,8 @@ def main() -> None:
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    name = f"bench {SIZE}"
-    survey = Survey.objects.filter(name=name).first()
-    if survey is None:
-        call_command("make_synthetic_survey", name=name, size=SIZE, seed=11)
-        survey = Survey.objects.get(name=name)
-    AgentKey.objects.filter(name="bench-mcp").delete()
-    _, raw_key = AgentKey.objects.create_key(name="bench-mcp")
+    survey = bench_survey()
+    raw_key = agent_key("bench-mcp")
     key = AgentKey.objects.get_from_key(raw_key)
     client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
     g = survey.geometry()

@@ -15,59 +15,22 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
-import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("VIFSITE_DATA_DIR", str(ROOT / "var" / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vifsite.settings")
-os.environ.pop("DATABASE_URL", None)
-sys.path.insert(0, str(ROOT))
+import numpy as np
+import segyio
+from django.test import Client
 
-import django  # noqa: E402
+from bench.common import SIZE, agent_key, bench_survey, median_ms  # first: it sets Django up
+from seismic import imaging, services, stats, vds
 
-django.setup()
-
-import numpy as np  # noqa: E402
-import segyio  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-
-from seismic import imaging, services, stats, vds  # noqa: E402
-from seismic.models import Survey  # noqa: E402
-from vifsite.vif.models import AgentKey  # noqa: E402
-
-SIZE = os.environ.get("BENCH_SIZE", "400x400x500")
 WARM_RUNS, COLD_RUNS = 9, 5
 
 
-def median_ms(fn, runs: int, before=None) -> float:
-    timings = []
-    for _ in range(runs):
-        if before:
-            before()
-        start = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - start) * 1000)
-    return statistics.median(timings)
-
-
 def main() -> None:
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    name = f"bench {SIZE}"
-    survey = Survey.objects.filter(name=name).first()
-    if survey is None:
-        print(f"Creating the {SIZE} synthetic survey (once; kept in {os.environ['VIFSITE_DATA_DIR']})...")
-        call_command("make_synthetic_survey", name=name, size=SIZE, seed=11)
-        survey = Survey.objects.get(name=name)
+    survey = bench_survey()
     segy_path = Path(os.environ["VIFSITE_DATA_DIR"]) / "synthetic" / f"bench-{SIZE}.sgy"
-    AgentKey.objects.filter(name="bench").delete()
-    _, key = AgentKey.objects.create_key(name="bench")
-    client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {agent_key('bench')}")
 
     with segyio.open(str(segy_path)) as f:
         cube = segyio.tools.cube(f)
@@ -110,8 +73,8 @@ def main() -> None:
         row = {
             "kind": kind,
             "shape": "x".join(map(str, section.data.shape)),
-            "a_cold": median_ms(api, COLD_RUNS, reopen), "a_warm": median_ms(api, WARM_RUNS),
-            "b_cold": median_ms(extract, COLD_RUNS, reopen), "b_warm": median_ms(extract, WARM_RUNS),
+            "a_cold": median_ms(api, COLD_RUNS, before=reopen), "a_warm": median_ms(api, WARM_RUNS),
+            "b_cold": median_ms(extract, COLD_RUNS, before=reopen), "b_warm": median_ms(extract, WARM_RUNS),
             "c": median_ms(numpy_slice, WARM_RUNS),
             "d_cold": median_ms(segy_cold, COLD_RUNS), "d_warm": median_ms(segy_warm, WARM_RUNS),
             "e": median_ms(lambda: stats.section_statistics(section.data, section.live, vertical=section.vertical,

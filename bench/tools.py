@@ -10,55 +10,24 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-os.environ.setdefault("VIFSITE_DATA_DIR", str(ROOT / "var" / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vifsite.settings")
-os.environ.pop("DATABASE_URL", None)
-sys.path.insert(0, str(ROOT))
+import numpy as np
+from django.test import Client
 
-import django  # noqa: E402
+from bench import common  # first: it sets Django up
+from bench.common import SIZE, agent_key, bench_survey
+from seismic import claims, detection, services, vds, verification
 
-django.setup()
-
-import numpy as np  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
-
-from seismic import claims, detection, services, vds, verification  # noqa: E402
-from seismic.models import Survey  # noqa: E402
-from vifsite.vif.models import AgentKey  # noqa: E402
-
-SIZE = os.environ.get("BENCH_SIZE", "400x400x500")
 RUNS = 5
 
 
 def median_ms(fn) -> float:
-    fn()  # warm
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+    return common.median_ms(fn, RUNS, warm=True)
 
 
 def main() -> None:
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    name = f"bench {SIZE}"
-    survey = Survey.objects.filter(name=name).first()
-    if survey is None:
-        call_command("make_synthetic_survey", name=name, size=SIZE, seed=11)
-        survey = Survey.objects.get(name=name)
-    AgentKey.objects.filter(name="bench-tools").delete()
-    _, key = AgentKey.objects.create_key(name="bench-tools")
-    client = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    survey = bench_survey()
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {agent_key('bench-tools')}")
     spot = next(f for f in survey.ground_truth["features"] if f["kind"] == "bright_spot")
     il, xl = round(spot["center"]["inline"]), round(spot["center"]["crossline"])
     t = round(spot["center"]["time_ms"] / survey.sample_step) * survey.sample_step

@@ -37,6 +37,8 @@ MCP_TOOLS = ("list_surveys", "get_survey", "extract_section", "validate_amplitud
              "detect_amplitude_anomalies", "verify_feature_hypothesis", "compare_to_reference",
              "get_structured_analysis_template", "submit_structured_analysis", "audit_interpretation",
              "submit_interpretation", "get_escalation")
+# The REST image's default colour clip, so the picture is the one image.png serves.
+DEFAULT_CLIP = SectionImageQuerySerializer().fields["clip"].default
 
 
 class ToolError(Exception):
@@ -77,8 +79,7 @@ def _section(arguments: dict[str, Any], principal: str) -> tuple[dict[str, Any],
     section, extraction = services.section_extract(
         survey=survey, kind=str(arguments["section_type"]), number=section_number_parse(arguments["section_number"]),
         ranges=query.ranges(), principal=principal)
-    clip = _validated(SectionImageQuerySerializer, {}).validated_data["clip"]
-    png = services.section_png(section=section, clip_percentile=clip)
+    png = services.section_png(section=section, clip_percentile=DEFAULT_CLIP)
     return section_payload(survey=survey, section=section, extraction=extraction), png
 
 

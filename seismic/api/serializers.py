@@ -132,12 +132,12 @@ class SectionOutputSerializer(serializers.Serializer):
 
 def section_number_parse(raw: Any) -> float:
     """A section number as given in a URL or a tool call, or a 400 saying what it is not."""
-    if isinstance(raw, bool):
-        raise InputError(f"section_number must be a number, not {raw!r}.")
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        raise InputError(f"section_number must be a number, not {raw!r}.") from None
+    if not isinstance(raw, bool):  # float(True) is 1.0: a boolean is not a section number
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            pass
+    raise InputError(f"section_number must be a number, not {raw!r}.")
 
 
 def section_payload(*, survey: Survey, section: Section, extraction: Extraction) -> dict[str, Any]:

@@ -16,11 +16,7 @@ from review.consumers import QueueConsumer
 from review.models import Escalation
 from vifsite.vif import services as vif_services
 
-
-@pytest.fixture(autouse=True)
-def quiet(settings, tmp_path):
-    settings.VIFSITE_LEDGER_DIR = tmp_path / "ledger"
-    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 0.0
+pytestmark = pytest.mark.usefixtures("own_ledger_no_sampling")
 
 
 @pytest.fixture

@@ -11,13 +11,9 @@ from rest_framework.test import APIClient
 from review.models import Decision, Escalation, EscalationEvent
 from vifsite.vif.models import AgentKey, Outcome, Witness
 
+pytestmark = pytest.mark.usefixtures("own_ledger_no_sampling")
+
 SUBMIT = reverse("api:review:interpretation-submit")
-
-
-@pytest.fixture(autouse=True)
-def ledger_dir(settings, tmp_path):
-    settings.VIFSITE_LEDGER_DIR = tmp_path / "ledger"
-    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 0.0
 
 
 def _reviewer(django_user_model, name):

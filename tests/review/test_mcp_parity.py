@@ -16,11 +16,7 @@ from review import mcp
 from seismic.descriptions import TOOLS
 from vifsite.vif.models import AgentKey, Witness
 
-
-@pytest.fixture(autouse=True)
-def ledger_dir(settings, tmp_path):
-    settings.VIFSITE_LEDGER_DIR = tmp_path / "ledger"
-    settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 0.0
+pytestmark = pytest.mark.usefixtures("own_ledger_no_sampling")
 
 
 @pytest.fixture
