@@ -29,6 +29,7 @@ from seismic.api.serializers import (
 )
 from seismic.descriptions import TOOLS
 from seismic.models import Survey
+from vifsite.parsers import json_problem
 from vifsite.errors import Forbidden, InputError
 from vifsite.vif.auth import agent_key_check, agent_key_recheck
 from vifsite.vif.models import AgentKey
@@ -98,6 +99,9 @@ def call(name: str, arguments: dict[str, Any], key: AgentKey) -> tuple[list[dict
         agent_key_recheck(key)
         if name not in MCP_TOOLS:
             raise ToolError({"detail": f"Unknown tool {name!r}.", "tools": list(MCP_TOOLS)})
+        problem = json_problem(arguments)  # the REST parser's limits: 64 levels of nesting, valid Unicode
+        if problem:
+            raise ToolError({"detail": f"Invalid arguments: {problem}"})
         image = None
         if name == "list_surveys":
             result: Any = SurveyOutputSerializer(Survey.objects.all(), many=True).data

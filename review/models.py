@@ -45,6 +45,9 @@ class Escalation(models.Model):
     domain = models.CharField(max_length=100, blank=True)
     submitted_by = models.CharField(max_length=200)
     submitted_key = models.ForeignKey(AgentKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Who owned the submitting key then: never their reviewer, whatever later happens to the key.")
     callback_url = models.URLField(max_length=500, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -7,12 +7,12 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
+
+from vifsite import netguard
 
 SIGNATURE_HEADER = "X-Vifsite-Signature"
 TIMESTAMP_HEADER = "X-Vifsite-Timestamp"
@@ -28,20 +28,23 @@ def verify(body: bytes, timestamp: str, signature: str, secret: str | None = Non
     return hmac.compare_digest(sign(body, timestamp, secret), signature)
 
 
-def post_signed(url: str, payload: dict[str, Any], timeout: float = 10.0) -> tuple[int | None, str]:
-    """POST ``payload`` as JSON with its signature. Returns (status, error text)."""
+def post_signed(url: str, payload: dict[str, Any], timeout: float = 10.0, *,
+                site_configured: bool = False) -> tuple[int | None, str]:
+    """POST ``payload`` as JSON with its signature. Returns (status, error text); redirects are not followed.
+
+    An agent's callback URL is checked again here, since its name may resolve elsewhere than at submission,
+    and the request goes to the address checked. The reviewer webhooks the site configures are the
+    operator's own and may be private, so only they (``site_configured``) skip the public-address check.
+    """
     body = json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(body, timestamp),
-        "User-Agent": "vifsite-webhook/1"})
+    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign(body, timestamp),
+               "User-Agent": "vifsite-webhook/1"}
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http/https only, checked)
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        return None, str(getattr(exc, "reason", exc))
+        target = netguard.check_site_url(url) if site_configured else netguard.check_callback_url(url)
+    except netguard.URLRefused as exc:
+        return None, exc.message
+    return netguard.post(target, body, headers, timeout=timeout)
 
 
 def email(recipients: list[str], subject: str, body: str) -> int:

@@ -4,7 +4,6 @@ items; decisions become outcomes)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -16,8 +15,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from review.models import REVIEWERS_GROUP, SENIOR_GROUP, Decision, Escalation, EscalationEvent
-from seismic import audit, tools
+from seismic import tools
 from seismic.models import Extraction
+from seismic.stakes import topics as stakes_topics
 from vifsite.errors import Conflict, Forbidden, InputError, NotFound
 from vifsite.vif import confidence
 from vifsite.vif import services as vif_services
@@ -25,17 +25,6 @@ from vifsite.vif.models import AgentKey
 
 SLA_HOURS = {"critical": 1, "important": 4, "routine": 24, "low_stakes": 72}
 
-# Topics that always need a human, whatever the confidence.
-HIGH_STAKES: dict[str, re.Pattern[str]] = {
-    "hydrocarbon presence": re.compile(
-        r"\b(?:hydrocarbons?|gas|oil|petroleum|direct hydrocarbon indicators?|dhi|pay|charged|fluid contact)\b", re.IGNORECASE),
-    "reserves": re.compile(r"\b(?:reserves?|resources?|volumes? in place|stoiip|giip|recoverable|in-place volume)\b",
-                           re.IGNORECASE),
-    "well location": re.compile(r"\b(?:well (?:location|placement|site|target|path)|place (?:a|the) well|"
-                                r"(?:exploration|appraisal|vertical|horizontal) well)\b", re.IGNORECASE),
-    "drilling go/no-go": re.compile(r"\b(?:drill\w*|spud\w*|go/no-go|go or no-go|no-go)\b", re.IGNORECASE),
-}
-NEGATED = re.compile(r"\b(?:no|not|cannot|without|nor)\b[^.]{0,60}$", re.IGNORECASE)
 TOOLS_FOR = {
     "numeric": "quote numbers from extract_section or check them with validate_amplitude_claim",
     "location": "use get_survey for valid inline, crossline and time ranges, and extract the section you refer to",
@@ -46,17 +35,10 @@ TOOLS_FOR = {
 
 
 def _high_stakes(text: str) -> list[str]:
-    """High-stakes topics the interpretation raises (a sentence that only states it cannot tell,
-    "gas cannot be established without AVO", raises none)."""
-    found = []
-    for sentence in audit.sentences(text):
-        if audit.ACKNOWLEDGES_LIMIT.search(sentence):
-            continue
-        for topic, pattern in HIGH_STAKES.items():
-            match = pattern.search(sentence)
-            if match and topic not in found and not NEGATED.search(sentence[:match.start()]):
-                found.append(topic)
-    return found
+    """High-stakes topics (hydrocarbons, reserves, well location, drilling) the interpretation raises; they
+    always need a human, whatever the confidence. Only a clause that says it cannot tell raises none
+    ("gas cannot be established without AVO"); see seismic.stakes."""
+    return stakes_topics(text)
 
 
 def is_reviewer(user: Any) -> bool:
@@ -94,9 +76,11 @@ def broadcast(escalation_id: int, status: str) -> None:
 
 def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", structured: Mapping[str, Any] | None,
                           extraction_ids: list[int], model: Mapping[str, Any], signals: Mapping[str, Any],
-                          criticality: str, domain: str = "", callback_url: str = "") -> dict[str, Any]:
+                          criticality: str, domain: str = "", callback_url: str = "",
+                          submitter: AbstractBaseUser | None = None) -> dict[str, Any]:
     """Audit, witness, gate and route an agent's interpretation. Either accepted, or escalated to
-    a human with the reasons an agent can pass on."""
+    a human with the reasons an agent can pass on. The person behind it (the key's owner, or
+    ``submitter`` for a logged-in person submitting without a key) may not decide it."""
     if criticality not in confidence.CRITICALITIES:
         raise InputError(f"task_criticality must be one of {', '.join(confidence.CRITICALITIES)}.")
     as_text = tools.structured_to_text(structured) if structured else (text or "")
@@ -161,7 +145,7 @@ def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", 
             audit={"findings": findings, "grounding_score": audited["grounding_score"],
                    "vif_id": audited["provenance"]["vif_id"]},
             reasons=reasons, high_stakes=stakes, criticality=criticality, domain=domain, submitted_by=writer,
-            submitted_key=key, callback_url=callback_url,
+            submitted_key=key, submitted_owner_id=key.owner_id if key else getattr(submitter, "pk", None), callback_url=callback_url,
             approvals_needed=2 if criticality == "critical" else 1,
             due_at=timezone.now() + timedelta(hours=sla_hours()[criticality]),
             hard_due_at=timezone.now() + timedelta(hours=2 * sla_hours()[criticality]))
@@ -180,7 +164,7 @@ def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", 
 
 def escalation_get(*, escalation_id: int) -> Escalation:
     try:
-        return Escalation.objects.select_related("witness", "assignee", "submitted_key").get(pk=escalation_id)
+        return Escalation.objects.select_related("witness", "assignee").get(pk=escalation_id)
     except Escalation.DoesNotExist:
         raise NotFound(f"No escalation with id {escalation_id}.") from None
 
@@ -202,9 +186,9 @@ def escalation_summary(escalation: Escalation) -> dict[str, Any]:
 def _check_reviewer(escalation: Escalation, reviewer: AbstractBaseUser) -> None:
     if not is_reviewer(reviewer):
         raise Forbidden("Only reviewers (the reviewers or senior reviewers group, or staff) can work the queue.")
-    key = escalation.submitted_key
-    if key is not None and key.owner_id == reviewer.pk:
-        raise Forbidden("You cannot decide an item that your own agent key submitted.")
+    # The owner recorded at submission: deleting, revoking or handing on the key afterwards changes nothing.
+    if escalation.submitted_owner_id is not None and escalation.submitted_owner_id == reviewer.pk:
+        raise Forbidden("You cannot decide an item that you or your own agent key submitted.")
 
 
 def escalation_claim(*, escalation_id: int, reviewer: AbstractBaseUser) -> Escalation:
@@ -303,8 +287,7 @@ def least_recently_assigned(group: str, exclude: list[int] | None = None) -> Abs
 
 
 def _assign(escalation: Escalation, *, senior: bool, actor: str, note: str) -> AbstractBaseUser | None:
-    exclude = [escalation.submitted_key.owner_id] if escalation.submitted_key and escalation.submitted_key.owner_id \
-        else []
+    exclude = [escalation.submitted_owner_id] if escalation.submitted_owner_id else []
     user = least_recently_assigned(SENIOR_GROUP if senior else REVIEWERS_GROUP, exclude) or (
         least_recently_assigned(REVIEWERS_GROUP, exclude) if senior else None)
     if user is None:
@@ -362,7 +345,7 @@ def delivery_attempt(*, delivery_id: int) -> None:
     delivery = Delivery.objects.filter(pk=delivery_id, delivered_at__isnull=True, gave_up_at__isnull=True).first()
     if delivery is None:
         return  # delivered or given up already (tasks may run twice)
-    status, error = notify.post_signed(delivery.url, delivery.payload)
+    status, error = notify.post_signed(delivery.url, delivery.payload, site_configured=delivery.kind == Delivery.Kind.NOTIFICATION)
     attempts = delivery.attempts + 1
     now = timezone.now()
     if status is not None and 200 <= status < 300:
@@ -397,7 +380,7 @@ def sla_sweep(*, now: Any = None) -> dict[str, int]:
             _tell_agent(escalation_get(escalation_id=escalation.pk))
         counts["expired"] += 1
     for escalation in Escalation.objects.filter(status__in=Escalation.OPEN, due_at__lte=now,
-                                                moved_to_senior_at__isnull=True).select_related("submitted_key"):
+                                                moved_to_senior_at__isnull=True):
         with transaction.atomic():
             if not Escalation.objects.filter(pk=escalation.pk, moved_to_senior_at__isnull=True).update(
                     moved_to_senior_at=now):

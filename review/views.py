@@ -3,9 +3,12 @@ has one small script; live updates come over a websocket, with polling as the fa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +25,20 @@ from vifsite.vif import ledger, monitoring
 
 PAGE_SIZE = 50
 FILTERS = ("status", "criticality", "band", "assignee", "overdue")
+NOT_A_REVIEWER = "Review pages are for reviewers: ask an admin to add you to the reviewers group."
+
+
+def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Every review page: reviewers, senior reviewers and staff only; others get the 403 page saying why
+    (anonymous users never get here: the login middleware sends them to the login first)."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not services.is_reviewer(request.user):
+            raise PermissionDenied(NOT_A_REVIEWER)
+        return view(request, *args, **kwargs)
+
+    return checked
 
 
 def _queue(request: HttpRequest) -> tuple[Any, dict[str, str]]:
@@ -46,6 +63,7 @@ def _queue(request: HttpRequest) -> tuple[Any, dict[str, str]]:
     return items, chosen
 
 
+@reviewer_required
 def queue(request: HttpRequest) -> HttpResponse:
     items, chosen = _queue(request)
     page = Paginator(items.order_by("due_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -60,6 +78,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@reviewer_required
 def item(request: HttpRequest, escalation_id: int) -> HttpResponse:
     escalation = services.escalation_get(escalation_id=escalation_id)
     if request.method == "POST":
@@ -102,6 +121,7 @@ def _image_url(extraction: Extraction) -> str:
     return (f"/api/v1/surveys/{extraction.survey_id}/sections/{extraction.kind}/{extraction.number:g}/image.png")
 
 
+@reviewer_required
 def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
     """The first cited section for the plotly heatmap (thinned to at most 400×400), in survey
     coordinates, with the windows the interpretation names and the anomalies the detector finds."""
@@ -134,6 +154,7 @@ def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
     })
 
 
+@reviewer_required
 def calibration_page(request: HttpRequest) -> HttpResponse:
     """Reliability diagrams (plotly; PNG download), ECE per model and criticality over time, status and
     degradation warnings."""
@@ -154,6 +175,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "png_url": "/api/v1/calibration/reliability.png" + (f"?{png_query}" if png_query else "")})
 
 
+@reviewer_required
 def statistics_page(request: HttpRequest) -> HttpResponse:
     """Escalations by status and criticality, time to decision, SLA breaches, reviewer throughput."""
     import numpy as np

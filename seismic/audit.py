@@ -10,8 +10,11 @@ Findings, each with a category, a severity, the quoted span and the evidence:
 - ``feature_fabrication`` (CRITICAL; HIGH when hedged): a fault, channel, bright spot, flat spot or
   amplitude anomaly claimed at a location where the detection and verification tools find no support;
 - ``out_of_scope`` (CRITICAL for definite hydrocarbon claims, HIGH for other definite claims, MEDIUM
-  when hedged but not paired with the data that would confirm it): lithology, hydrocarbons,
-  porosity/permeability, geological age, absolute depth from time data, drilling or well placement;
+  when hedged but not paired with the data that would confirm it): lithology, hydrocarbons (any fluid,
+  its absence included, and reserves), porosity/permeability, geological age, absolute depth from time
+  data, drilling or well placement. Hydrocarbon and well claims come from the high-stakes classifier
+  (``seismic.stakes``) that the review gate uses too; every topic is judged clause by clause, and only a
+  clause that says the thing cannot be told is exempt;
 - ``overconfidence`` (MEDIUM): certainty language, or interpretive statements with no qualifier
   and no limitation anywhere.
 
@@ -26,6 +29,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from seismic import stakes
+from seismic.stakes import HEDGE, sentences  # one definition for the audit and the review gate
 
 CATEGORIES = ("numeric", "location", "feature_fabrication", "out_of_scope", "overconfidence")
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
@@ -75,14 +81,6 @@ FEATURES: dict[str, str] = {
 _FEATURE_RE = {name: re.compile(r"\b(?:" + pattern + r")\b", re.IGNORECASE) for name, pattern in FEATURES.items()}
 NEGATION = re.compile(r"\b(?:no|not|without|absence of|lack of|none|nor|neither|free of|cannot see|does not show|"
                       r"do not see|isn't|aren't|doesn't|don't|never)\b", re.IGNORECASE)
-HEDGE = re.compile(
-    r"\b(?:may|might|could|possibl[ey]|potential(?:ly)?|perhaps|suggests?|suggestive|consistent with|"
-    r"compatible with|likely|unlikely|probabl[ey]|speculative|tentative(?:ly)?|appears?|seems?|uncertain|"
-    r"cannot be (?:confirmed|determined|established)|can ?not (?:confirm|determine|establish)|would need|"
-    r"would require|requires?|needs? (?:to be )?(?:confirmed|validation|checked)|hypothes[ie]s|interpreted as|"
-    r"one interpretation|if confirmed|to be confirmed|not confirmed|unconfirmed)\b",
-    re.IGNORECASE,
-)
 CONFIRMING_DATA = re.compile(
     r"\b(?:well[- ]?logs?|logs|wells?|petrophysic\w*|avo|amplitude (?:versus|vs\.?) offset|pre-?stack|velocity model|"
     r"check[- ]?shots?|time[- ]depth|depth conversion|biostratigraph\w*|fossils?|cores?|rock physics|well ties?|"
@@ -100,13 +98,11 @@ LIMITATION = re.compile(
     r"would need|would require|requires?|resolution|only (?:a|one|the)|without (?:well|log|velocity))\b",
     re.IGNORECASE,
 )
+# Topics of the high-stakes classifier as the audit names them.
+STAKES_TOPICS = {stakes.HYDROCARBONS: "hydrocarbons", stakes.RESERVES: "hydrocarbons",
+                 stakes.WELL_LOCATION: "drilling or well placement", stakes.DRILLING: "drilling or well placement"}
 OUT_OF_SCOPE: list[tuple[str, str, str]] = [
-    # (topic, pattern, what would confirm it)
-    ("hydrocarbons", r"hydrocarbons?|gas[- ](?:charged|filled|bearing|saturated|sands?|reservoir|accumulation|pocket)|"
-                     r"oil[- ](?:charged|filled|bearing|saturated|reservoir|accumulation|leg)|(?:contains?|holds?|"
-                     r"filled with|charged with|presence of) (?:gas|oil)|commercial (?:gas|oil)|\bpay\b|"
-                     r"(?:oil|gas) (?:field|discovery|column)|petroleum|gas\b|oil\b",
-     "petrophysics and AVO analysis"),
+    # (topic, pattern, what would confirm it); hydrocarbons and drilling come from seismic.stakes
     ("lithology", r"sandstones?|shales?|limestones?|dolomites?|mudstones?|siltstones?|carbonates?|evaporites?|"
                   r"lithology|(?:clean|porous|tight) sands?|sand bod(?:y|ies)|coal(?: seams?| beds?)?|claystones?",
      "well logs"),
@@ -116,11 +112,11 @@ OUT_OF_SCOPE: list[tuple[str, str, str]] = [
                        r"paleocene|palaeocene|eocene|oligocene|miocene|pliocene|pleistocene|holocene|quaternary|"
                        r"tertiary|paleogene|neogene|million years|\bma\b|\bmyr\b|years old|aged? (?:of|about)",
      "biostratigraphy"),
-    ("drilling or well placement", r"drill\w*|spud\w*|well (?:location|placement|site|target|path)|"
-                                   r"place (?:a|the) well|(?:vertical|horizontal|exploration|appraisal) well|"
-                                   r"go/no-go|go or no-go", "the integration of many data types and a human decision"),
 ]
 _OUT_RE = [(topic, re.compile(r"\b(?:" + pattern + r")", re.IGNORECASE), need) for topic, pattern, need in OUT_OF_SCOPE]
+NEEDS = {"hydrocarbons": "petrophysics and AVO analysis",  # what would confirm a claim on each topic
+         "drilling or well placement": "the integration of many data types and a human decision",
+         "absolute depth from time data": "a velocity model", **{topic: need for topic, _, need in OUT_OF_SCOPE}}
 
 
 @dataclass
@@ -163,12 +159,6 @@ class Context:
     extractions: list[dict[str, Any]] = field(default_factory=list)  # id, kind, number, ranges, statistics
     # feature, {"inline"?, "crossline"?, "sample"?} → (supported, evidence); None when it cannot be checked
     feature_check: Callable[[str, dict[str, float]], tuple[bool, dict[str, Any]] | None] | None = None
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences, keeping decimals, abbreviations like 'approx.' and list items apart."""
-    pieces = re.split(r"(?<=[.!?])\s+(?=[A-Z(\"'])|\n+|;\s+|•", text)
-    return [p.strip(" -*\t") for p in pieces if p and p.strip(" -*\t")]
 
 
 def _number(text: str) -> float:
@@ -364,37 +354,45 @@ def check_features(sentence: str, context: Context) -> list[Finding]:
     return findings
 
 
-ACKNOWLEDGES_LIMIT = re.compile(
-    r"\b(?:cannot|can ?not|could not|unable to|impossible to|not possible to|no way to|is unknown|are unknown|"
-    r"remains? unknown|not (?:be )?(?:determined|established|estimated|inferred|known))\b", re.IGNORECASE)
+def _severity(topic: str, hedged: bool, confirming: bool) -> str | None:
+    if hedged:
+        return None if confirming else "MEDIUM"
+    return "CRITICAL" if topic == "hydrocarbons" else "HIGH"
 
 
 def check_scope(sentence: str, context: Context, next_sentence: str = "") -> list[Finding]:
-    findings = []
-    if ACKNOWLEDGES_LIMIT.search(sentence):
-        return findings  # "porosity cannot be estimated from amplitudes": a limitation, not a claim
-    hedged = bool(HEDGE.search(sentence))
-    negated_everywhere = bool(re.match(r"^\s*(?:no|not|we cannot|cannot|it is not possible)", sentence, re.IGNORECASE))
+    """Out-of-scope claims, at most one per topic (the most severe). A claim stands unless its own clause
+    only says the thing cannot be told ("porosity cannot be estimated from amplitudes"); a limitation
+    elsewhere in the sentence exempts nothing. Hydrocarbon and well claims count negated as well ("the
+    trap is barren"); for the other topics a negation still means no claim ("no evidence of shale")."""
+    claims: list[tuple[str, str, bool, bool]] = []  # (topic, span, hedged, confirming)
+    for hit in stakes.classify(sentence):
+        rest = sentence[:hit.start] + " " + sentence[hit.end:]  # "a well at the crest" confirms nothing itself
+        claims.append((STAKES_TOPICS[hit.topic], hit.span, hit.hedged,
+                       bool(CONFIRMING_DATA.search(rest) or CONFIRMING_DATA.search(next_sentence))))
     confirming = bool(CONFIRMING_DATA.search(sentence) or CONFIRMING_DATA.search(next_sentence))
-    topics = [(topic, m, need) for topic, pattern, need in _OUT_RE if (m := pattern.search(sentence))]
-    if context.domain == "time":
-        depth = DEPTH_RE.search(sentence)
-        if depth and re.search(r"\bdepths?\b|\bdeep\b|below (?:the )?(?:sea|surface|mudline|seabed|sea ?floor|ground)|\bbsl\b|\btvd", sentence, re.IGNORECASE):
-            topics.append(("absolute depth from time data", depth, "a velocity model"))
-    for topic, match, need in topics:
-        before = sentence[:match.start()]
-        if negated_everywhere or (NEGATION.search(before[-50:]) and not hedged):
-            continue  # "no evidence of gas", "cannot determine lithology"
-        if hedged and confirming:
+    for _, clause, hedged in stakes.clauses(sentence):
+        matches = [(topic, m) for topic, pattern, _ in _OUT_RE for m in pattern.finditer(clause)]
+        if context.domain == "time" and re.search(r"\bdepths?\b|\bdeep\b|below (?:the )?(?:sea|surface|mudline|seabed|"
+                                                  r"sea ?floor|ground)|\bbsl\b|\btvd", clause, re.IGNORECASE):
+            matches += [("absolute depth from time data", m) for m in DEPTH_RE.finditer(clause)]
+        negated_everywhere = re.match(r"^\s*(?:no|not|we cannot|cannot|it is not possible)", clause, re.IGNORECASE)
+        for topic, match in matches:
+            if negated_everywhere or (NEGATION.search(clause[:match.start()][-50:]) and not hedged) or \
+                    stakes.exempt(clause, match.start(), match.end()):
+                continue  # "no evidence of shale", "lithology cannot be determined"
+            claims.append((topic, match.group(0), hedged, confirming))
+    best: dict[str, tuple[int, Finding]] = {}
+    for topic, span, hedged, confirmed in claims:
+        severity = _severity(topic, hedged, confirmed)
+        if severity is None or (topic in best and best[topic][0] <= SEVERITIES.index(severity)):
             continue
-        if hedged:
-            severity, message = "MEDIUM", f"A hedged {topic} statement, but it does not say that {need} would confirm it."
-        else:
-            severity = "CRITICAL" if topic == "hydrocarbons" else "HIGH"
-            message = f"A definite {topic} claim: seismic amplitudes alone cannot establish it; it needs {need}."
-        findings.append(Finding("out_of_scope", severity, match.group(0), {"topic": topic, "needs": need,
-                                                                           "hedged": hedged}, message))
-    return findings
+        need = NEEDS[topic]
+        message = (f"A hedged {topic} statement, but it does not say that {need} would confirm it." if hedged else
+                   f"A definite {topic} claim: seismic amplitudes alone cannot establish it; it needs {need}.")
+        best[topic] = (SEVERITIES.index(severity), Finding("out_of_scope", severity, span,
+                                                           {"topic": topic, "needs": need, "hedged": hedged}, message))
+    return [finding for _, finding in best.values()]
 
 
 MODAL = re.compile(r"\b(?:should|would|could|may|might|can|will|to|help|helps|needs?|must|be|been|not|if|whether|"

@@ -22,6 +22,7 @@ from django.utils.text import slugify
 
 from seismic import imaging, segy, stats, vds
 from seismic.models import Extraction, Survey, SurveyImport
+from vifsite import netguard
 from vifsite.errors import Conflict, InputError, NotFound, Unavailable
 from vifsite.version import APP_VERSION
 from vifsite.vif import replay, signing
@@ -74,6 +75,8 @@ def _survey_create(*, url: str, name: str, description: str, created_by: str, im
         geometry = vds.read_geometry(url)
         data_sha256, live = vds.scan_volume(url, geometry)
     except vds.VolumeError as exc:
+        if "://" in url:  # OpenVDS's words about a remote volume (addresses, curl errors) go to the log only
+            raise netguard.volume_error(url, exc) from exc
         raise InputError(str(exc)) from exc
     if live == 0:
         raise InputError("The volume has no live trace: its geometry could not be worked out from the headers "
@@ -155,6 +158,7 @@ def survey_register_vds(*, url: str, name: str, description: str = "", created_b
     if "://" in url:
         if not url.startswith(vds.CLOUD_SCHEMES):
             raise InputError(f"Unsupported URL scheme; OpenVDS opens {', '.join(vds.CLOUD_SCHEMES)}.")
+        netguard.check_volume_url(url)
     else:
         path = Path(url).resolve()
         if restrict_to_roots and not any(path.is_relative_to(Path(root).resolve())
@@ -176,9 +180,14 @@ def survey_import_queue(*, upload: UploadedFile, name: str, description: str = "
     directory = Path(settings.VIFSITE_UPLOAD_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     stored = directory / f"{uuid.uuid4().hex}.sgy"
-    with open(stored, "wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
+    temporary = getattr(upload, "temporary_file_path", None)
+    if temporary is not None:  # a large upload already streamed to a temporary file: move it, no second copy
+        shutil.move(temporary(), stored)
+        stored.chmod(0o644)
+    else:
+        with open(stored, "wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
     job = SurveyImport.objects.create(name=name, description=description, source_path=str(stored),
                                       original_filename=upload.name or "", options=dict(options),
                                       created_by=created_by)

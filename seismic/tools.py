@@ -484,6 +484,10 @@ def structured_validate(*, survey_id: int, filled: Any, principal: str) -> dict[
 
     if not isinstance(filled, Mapping):
         raise InputError("The analysis must be a JSON object filled from the template.")
+    try:  # it is witnessed whole, as canonical JSON (RFC 8785: integers within ±(2⁵³ − 1))
+        signing.canonical(filled)
+    except Exception as exc:  # rfc8785 raises its own error types
+        raise InputError(f"The analysis cannot be recorded as canonical JSON: {exc}") from None
     focus = filled.get("focus")
     if focus not in analysis.FOCUSES:
         raise InputError(f"focus must be one of {', '.join(analysis.FOCUSES)}.")

@@ -7,8 +7,10 @@ PostgreSQL fixture reports its tests skipped and why.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -39,7 +41,7 @@ def pg_url():
 
 def manage(url: str, data_dir: Path, *args: str, check: bool = True, background: bool = False, timeout: int = 120):
     env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data_dir),
-           "DJANGO_SETTINGS_MODULE": "vifsite.settings"}
+           "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_HTTPS": "false"}
     command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args]
     if background:
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -47,3 +49,25 @@ def manage(url: str, data_dir: Path, *args: str, check: bool = True, background:
     if check:
         assert result.returncode == 0, result.stderr
     return result
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def web_server(env: dict[str, str], port: int) -> subprocess.Popen:
+    """The site's web server as ``make run`` starts it (``python -m vifsite.serve``), once it listens."""
+    process = subprocess.Popen([sys.executable, "-m", "vifsite.serve", "--port", str(port), "--no-access-log"],
+                               cwd=settings.BASE_DIR, env={"VIFSITE_HTTPS": "false", **env},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(150):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the web server did not start: {process.stderr.read().decode()[-2000:]}")

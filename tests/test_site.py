@@ -85,13 +85,13 @@ def test_bootstrap_creates_the_demo_survey_and_accounts_once(capsys, django_user
     call_command("bootstrap_demo", size="20x18x100")
     out = capsys.readouterr().out
     assert "admin" in out and "reviewer" in out
-    assert django_user_model.objects.count() == 2
+    assert django_user_model.objects.count() == 4  # admin, reviewer, reviewer2, senior
     from seismic.models import Survey
 
     assert Survey.objects.get().ground_truth is not None
     call_command("bootstrap_demo", size="20x18x100")
     assert "Accounts created" not in capsys.readouterr().out
-    assert Survey.objects.count() == 1 and django_user_model.objects.count() == 2
+    assert Survey.objects.count() == 1 and django_user_model.objects.count() == 4
 
 
 def test_the_openapi_schema_generates_without_warnings(tmp_path):

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (logged-in users, own origin)."""
+"""ASGI entry point: HTTP through Django behind the request size limits, websockets through
+Channels (logged-in users, own origin)."""
 
 import os
 
@@ -12,10 +13,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from review.routing import websocket_urlpatterns  # noqa: E402
+from vifsite.limits import RequestSizeLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestSizeLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -16,17 +17,30 @@ DATA_DIR = env_path("VIFSITE_DATA_DIR", Path("var"), base=BASE_DIR)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
+PLACEHOLDER_SECRETS = ("change-me", "changeme", "django-insecure", "secret", "placeholder", "xxx")
+
+
+def _checked_secret(key: str, origin: str) -> str:
+    """Refuse a secret an attacker could guess: short, repetitive or a documented placeholder."""
+    if len(key) < 50 or len(set(key)) < 5 or any(word in key.lower() for word in PLACEHOLDER_SECRETS):
+        raise ImproperlyConfigured(
+            f"{origin} is not a usable secret key: it must be at least 50 random characters and no placeholder. "
+            "Generate one with: python -c \"import secrets; print(secrets.token_urlsafe(50))\", "
+            "or leave VIFSITE_SECRET_KEY unset to have one generated into the data directory.")
+    return key
+
+
 def _secret_key() -> str:
     configured = env_str("VIFSITE_SECRET_KEY", "")
     if configured:
-        return configured
+        return _checked_secret(configured, "VIFSITE_SECRET_KEY")
     # One key per data directory, created on first start, so sessions survive restarts
     # without a secret ever being committed.
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(50))
         key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    return _checked_secret(key_file.read_text().strip(), str(key_file))
 
 
 SECRET_KEY = _secret_key()
@@ -35,7 +49,6 @@ ALLOWED_HOSTS = env_list("VIFSITE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env_list("VIFSITE_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -48,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_q",
     "channels",
+    "axes",
     "vifsite.vif",
     "seismic",
     "review",
@@ -63,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "vifsite.urls"
@@ -76,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "review.context_processors.roles",
             ],
         },
     },
@@ -107,8 +123,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "seismic:survey-list"
+LOGIN_REDIRECT_URL = "home"  # reviewers to the queue, others to the surveys (vifsite.views.home)
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login attempts (django-axes) ---------------------------------------------------------------
+# Failures count per username and address together: guessing from one address locks that account
+# there only, so nobody can lock a colleague out from elsewhere. `manage.py axes_reset` unlocks.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+VIFSITE_LOGIN_FAILURE_LIMIT = env_int("VIFSITE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+VIFSITE_LOGIN_COOLOFF_MINUTES = env_int("VIFSITE_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = VIFSITE_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=VIFSITE_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a right password clears that account's failures from that address
+AXES_LOCKOUT_CALLABLE = "vifsite.lockout.locked_out"
+AXES_VERBOSE = False  # no banner on every start (it would mix into the output of commands such as create_agent_key)
+# The client address: REMOTE_ADDR, unless that is a proxy of ours. With N trusted proxies in front, each
+# appending the address it saw to X-Forwarded-For, the client is the Nth entry from the right; whatever a
+# client writes further left is ignored. ipware counts the proxies inside the header (all but the nearest,
+# which is REMOTE_ADDR), hence N - 1; not strict, so entries a client prepends do not void the header.
+VIFSITE_TRUSTED_PROXY_COUNT = env_int("VIFSITE_TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if VIFSITE_TRUSTED_PROXY_COUNT \
+    else ["REMOTE_ADDR"]
+AXES_IPWARE_PROXY_COUNT = VIFSITE_TRUSTED_PROXY_COUNT - 1 if VIFSITE_TRUSTED_PROXY_COUNT else None
+IPWARE_STRICT = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -131,6 +169,10 @@ MEDIA_ROOT = DATA_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = None
+# Request bodies are capped before they are read (vifsite/limits.py): every request at the first,
+# SEG-Y uploads by a staff user or a key allowed to manage surveys at the second.
+VIFSITE_MAX_REQUEST_BYTES = env_int("VIFSITE_MAX_REQUEST_BYTES", 16 * 1024 * 1024, minimum=1024)
+VIFSITE_MAX_UPLOAD_BYTES = env_int("VIFSITE_MAX_UPLOAD_BYTES", 20 * 1024 ** 3, minimum=1024)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -143,8 +185,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"principal": env_rate("VIFSITE_API_RATE", "600/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON nested deeper than 64 levels is a 400 (vifsite/parsers.py), not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["vifsite.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "EXCEPTION_HANDLER": "vifsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttling identifies callers by address only through the proxies the site trusts (X-Forwarded-For otherwise ignored).
+    "NUM_PROXIES": VIFSITE_TRUSTED_PROXY_COUNT,
 }
 API_KEY_CUSTOM_HEADER = None  # Authorization: Api-Key <key>
 SPECTACULAR_SETTINGS = {
@@ -156,6 +203,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every operation documents the errors it can answer (400, 401, 403, 404, 409, 413, 429, 503) as JSON.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "vifsite.api.error_responses"],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
         "vifsite.vif.auth.AgentKeyAuthentication",
@@ -192,6 +241,9 @@ VIFSITE_SURVEY_DIR = DATA_DIR / "surveys"
 VIFSITE_UPLOAD_DIR = DATA_DIR / "uploads"
 # Local folders a .vds may be registered from (the data directory always counts).
 VIFSITE_VDS_ROOTS = [str(DATA_DIR)] + env_list("VIFSITE_VDS_ROOTS", [])
+# Hosts ("host" or "host:port") volume URLs may name although they resolve to private addresses: the site's
+# own object stores (a MinIO at 10.0.0.5). Any other http(s) host must resolve to public addresses.
+VIFSITE_STORAGE_HOSTS = env_list("VIFSITE_STORAGE_HOSTS", [])
 VIFSITE_PNG_CLIP_PERCENTILE = env_float("VIFSITE_PNG_CLIP_PERCENTILE", 99.0, minimum=50.0)
 
 # --- Verifiable Intelligence Framework ----------------------------------------------------------
@@ -238,6 +290,9 @@ def _webhook_secret() -> str:
 VIFSITE_WEBHOOK_SECRET = _webhook_secret()
 # Extra URLs told about every new critical item (signed like callbacks).
 VIFSITE_REVIEW_WEBHOOKS = env_list("VIFSITE_REVIEW_WEBHOOKS", [])
+# Hosts ("host" or "host:port") agent callbacks may reach over plain http and at private addresses (an
+# operator's internal receiver). Any other callback must be https to a public host.
+VIFSITE_CALLBACK_HTTP_HOSTS = env_list("VIFSITE_CALLBACK_HTTP_HOSTS", [])
 VIFSITE_CALLBACK_MAX_ATTEMPTS = env_int("VIFSITE_CALLBACK_MAX_ATTEMPTS", 6, minimum=1)
 VIFSITE_SITE_URL = env_str("VIFSITE_SITE_URL", "http://127.0.0.1:8000")
 
@@ -248,7 +303,24 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("VIFSITE_LOG_LEVEL", "INFO")},
 }
 
-if DEBUG is False:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_HTTPONLY = False
-    X_FRAME_OPTIONS = "DENY"
+# --- Security ---------------------------------------------------------------------------------
+# With DEBUG off the site expects HTTPS: redirect to https, HSTS, cookies sent over TLS only. The
+# local demo (`make run`, http on 127.0.0.1) sets VIFSITE_HTTPS=false; each part can be set alone.
+VIFSITE_HTTPS = env_bool("VIFSITE_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("VIFSITE_SECURE_SSL_REDIRECT", VIFSITE_HTTPS)
+SECURE_HSTS_SECONDS = env_int("VIFSITE_HSTS_SECONDS", 31_536_000 if VIFSITE_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("VIFSITE_HSTS_INCLUDE_SUBDOMAINS", VIFSITE_HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("VIFSITE_HSTS_PRELOAD", VIFSITE_HTTPS)
+SESSION_COOKIE_SECURE = env_bool("VIFSITE_SESSION_COOKIE_SECURE", VIFSITE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("VIFSITE_CSRF_COOKIE_SECURE", VIFSITE_HTTPS)
+# Behind a proxy that terminates TLS: the header it sets and its value, e.g. "X-Forwarded-Proto: https".
+_proxy_ssl = env_str("VIFSITE_SECURE_PROXY_SSL_HEADER", "")
+if _proxy_ssl:
+    _name, _, _value = _proxy_ssl.partition(":")
+    if not _name.strip() or not _value.strip():
+        raise ImproperlyConfigured("VIFSITE_SECURE_PROXY_SSL_HEADER must look like 'X-Forwarded-Proto: https'")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _name.strip().upper().replace("-", "_"), _value.strip())
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"

@@ -6,6 +6,7 @@ import tempfile
 os.environ["VIFSITE_DATA_DIR"] = tempfile.mkdtemp(prefix="vifsite-test-")
 os.environ.pop("DATABASE_URL", None)
 os.environ.pop("REDIS_URL", None)
+os.environ["VIFSITE_HTTPS"] = "false"  # the test client speaks http
 
 from vifsite.settings import *  # noqa: E402,F403
 from vifsite.settings import Q_CLUSTER, REST_FRAMEWORK  # noqa: E402

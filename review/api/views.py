@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,7 +14,11 @@ from vifsite.vif.auth import AgentPrincipal, principal_of
 
 
 class InterpretationSubmitApi(ApiView):
-    @extend_schema(operation_id="submit_interpretation", request=InterpretationInputSerializer, responses=dict,
+    @extend_schema(operation_id="submit_interpretation", request=InterpretationInputSerializer,
+                   responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Accepted (status accepted)."),
+                              201: OpenApiResponse(OpenApiTypes.OBJECT, description="Escalated to a human reviewer, "
+                                                   "or accepted and sent for a spot check: the escalation is in "
+                                                   "the answer.")},
                    description=REVIEW_TOOLS["submit_interpretation"].description)
     def post(self, request: Request) -> Response:
         data = InterpretationInputSerializer(data=request.data)
@@ -23,7 +28,7 @@ class InterpretationSubmitApi(ApiView):
         result = services.interpretation_submit(
             writer=principal_of(request.user), key=key, text=v.get("text", ""), structured=v.get("structured"),
             extraction_ids=v["extraction_ids"], criticality=v["task_criticality"], domain=v["domain"],
-            callback_url=v["callback_url"],
+            callback_url=v["callback_url"], submitter=None if key else request.user,
             model={k: v.get(k) for k in InterpretationInputSerializer.MODEL_FIELDS},
             signals={k: v.get(k) for k in InterpretationInputSerializer.SIGNAL_FIELDS})
         return Response(result, status=201 if result["status"] != "accepted" else 200)
@@ -35,8 +40,11 @@ class EscalationDetailApi(ApiView):
     def get(self, request: Request, escalation_id: int) -> Response:
         escalation = services.escalation_get(escalation_id=escalation_id)
         user = request.user
-        if isinstance(user, AgentPrincipal) and escalation.submitted_by != user.key.principal:
-            raise Forbidden("Agents see only the escalations of their own submissions.")
+        if isinstance(user, AgentPrincipal):
+            if escalation.submitted_by != user.key.principal:
+                raise Forbidden("Agents see only the escalations of their own submissions.")
+        elif not services.is_reviewer(user) and escalation.submitted_owner_id != user.pk:
+            raise Forbidden("Escalations are for reviewers and for the person who submitted them.")
         return Response(services.escalation_summary(escalation))
 
 

@@ -8,7 +8,9 @@ from rest_framework import serializers
 from seismic.descriptions import CANNOT_CONCLUDE
 from seismic.models import Extraction, Survey, SurveyImport
 from seismic.services import SAMPLE_UNITS, Section
+from seismic.tools import MAX_PAGE
 from vifsite.errors import InputError
+from vifsite.vif.api.serializers import SAFE_INT, CanonicalDictField, FiniteFloatField
 
 
 class SurveyAxisSerializer(serializers.Serializer):
@@ -49,12 +51,12 @@ class SurveyOutputSerializer(serializers.ModelSerializer):
 
 
 class SectionQuerySerializer(serializers.Serializer):
-    inline_min = serializers.FloatField(required=False)
-    inline_max = serializers.FloatField(required=False)
-    crossline_min = serializers.FloatField(required=False)
-    crossline_max = serializers.FloatField(required=False)
-    sample_min = serializers.FloatField(required=False)
-    sample_max = serializers.FloatField(required=False)
+    inline_min = FiniteFloatField(required=False)
+    inline_max = FiniteFloatField(required=False)
+    crossline_min = FiniteFloatField(required=False)
+    crossline_max = FiniteFloatField(required=False)
+    sample_min = FiniteFloatField(required=False)
+    sample_max = FiniteFloatField(required=False)
 
     def ranges(self) -> dict[str, tuple[float | None, float | None]]:
         data = self.validated_data
@@ -63,7 +65,7 @@ class SectionQuerySerializer(serializers.Serializer):
 
 
 class SectionImageQuerySerializer(SectionQuerySerializer):
-    clip = serializers.FloatField(required=False, default=99.0, min_value=50.0, max_value=100.0)
+    clip = FiniteFloatField(required=False, default=99.0, min_value=50.0, max_value=100.0)
 
 
 class SectionPercentilesSerializer(serializers.Serializer):
@@ -193,8 +195,6 @@ class RangeField(serializers.ListField):
     """[low, high] in survey annotation."""
 
     def __init__(self, **kwargs: Any) -> None:
-        from vifsite.vif.api.serializers import FiniteFloatField
-
         super().__init__(child=FiniteFloatField(), min_length=2, max_length=2, required=False, **kwargs)
 
 
@@ -211,44 +211,45 @@ class SectionRangesMixin(serializers.Serializer):
 
 class ClaimInputSerializer(SectionRangesMixin):
     section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
-    section_number = serializers.FloatField()
+    section_number = FiniteFloatField()
     claim_type = serializers.ChoiceField(choices=["high_amplitude", "low_amplitude", "amplitude_statistic"])
     statistic = serializers.ChoiceField(choices=["mean", "median", "rms", "std", "min", "max", "max_abs", "mean_abs"],
                                         required=False)
-    value = serializers.FloatField(required=False)
-    threshold = serializers.FloatField(required=False, help_text="|amplitude| threshold of a high/low zone.")
-    tolerance = serializers.FloatField(required=False, default=0.05, help_text="Relative tolerance (0.05 = ±5 %).")
+    value = FiniteFloatField(required=False)
+    threshold = FiniteFloatField(required=False, help_text="|amplitude| threshold of a high/low zone.")
+    tolerance = FiniteFloatField(required=False, default=0.05, help_text="Relative tolerance (0.05 = ±5 %).")
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
 
 class AnomaliesInputSerializer(SectionRangesMixin):
     section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
-    section_number = serializers.FloatField()
-    threshold_std = serializers.FloatField(required=False, default=3.0)
-    min_cluster_size = serializers.IntegerField(required=False, default=10)
+    section_number = FiniteFloatField()
+    threshold_std = FiniteFloatField(required=False, default=3.0, max_value=100.0)
+    min_cluster_size = serializers.IntegerField(required=False, default=10, min_value=1, max_value=1_000_000)
     method = serializers.ChoiceField(choices=["mad", "std"], required=False, default="mad")
-    offset = serializers.IntegerField(required=False, default=0)
-    limit = serializers.IntegerField(required=False, default=50)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=SAFE_INT)
+    limit = serializers.IntegerField(required=False, default=MAX_PAGE, min_value=1, max_value=MAX_PAGE)
 
 
 class LocationSerializer(serializers.Serializer):
-    inline = serializers.FloatField()
-    crossline = serializers.FloatField()
-    sample = serializers.FloatField(help_text="Time (ms) or depth, in survey annotation.")
+    inline = FiniteFloatField()
+    crossline = FiniteFloatField()
+    sample = FiniteFloatField(help_text="Time (ms) or depth, in survey annotation.")
 
 
 class HypothesisInputSerializer(serializers.Serializer):
     feature_type = serializers.CharField(help_text="fault, channel, bright_spot or flat_spot")
     location = LocationSerializer()
-    characteristics = serializers.DictField(required=False, default=dict)
+    characteristics = CanonicalDictField(required=False, default=dict)
 
 
 class CompareInputSerializer(SectionRangesMixin):
     section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
-    section_number = serializers.FloatField()
-    reference_survey_id = serializers.IntegerField(required=False, help_text="Default: the same survey.")
+    section_number = FiniteFloatField()
+    reference_survey_id = serializers.IntegerField(required=False, min_value=1, max_value=SAFE_INT,
+                                                   help_text="Default: the same survey.")
     reference_section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
-    reference_section_number = serializers.FloatField()
+    reference_section_number = FiniteFloatField()
     reference_inline_range = RangeField()
     reference_crossline_range = RangeField()
     reference_sample_range = RangeField()
@@ -258,13 +259,14 @@ class CompareInputSerializer(SectionRangesMixin):
 
 class AuditInputSerializer(serializers.Serializer):
     text = serializers.CharField(required=False, allow_blank=True, max_length=100_000, trim_whitespace=False)
-    structured = serializers.DictField(required=False, help_text="A filled structured analysis instead of text.")
-    extraction_ids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=200,
+    structured = CanonicalDictField(required=False, help_text="A filled structured analysis instead of text.")
+    extraction_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=SAFE_INT),
+                                           required=False, max_length=200,
                                            help_text="The extractions the interpretation is based on.")
-    survey_id = serializers.IntegerField(required=False)
+    survey_id = serializers.IntegerField(required=False, min_value=1, max_value=SAFE_INT)
 
 
 class StructuredQuerySerializer(serializers.Serializer):
     focus = serializers.ChoiceField(choices=["qc", "structural", "stratigraphic", "amplitude"])
     section_type = serializers.ChoiceField(choices=["inline", "crossline", "timeslice"])
-    section_number = serializers.FloatField()
+    section_number = FiniteFloatField()

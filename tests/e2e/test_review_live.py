@@ -1,20 +1,18 @@
-"""The reviewer dashboard in real browsers against a real ASGI server (daphne, websockets), on a
-SQLite file; and the same live feed across two daphne processes through channels-redis."""
+"""The reviewer dashboard in real browsers against the site's ASGI server (uvicorn, websockets), on a
+SQLite file; and the same live feed across two server processes through channels-redis."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from tests.e2e.test_survey_page import ARGS, CHROMIUM
-from tests.processes import manage
+from tests.processes import free_port, manage, web_server
 
 pytestmark = [pytest.mark.slow]
 REDIS_URL = os.environ.get("VIFSITE_TEST_REDIS_URL", "")
@@ -36,25 +34,6 @@ result = services.interpretation_submit(writer="agent:bot", key=None, text="This
     criticality="routine")
 print(result["escalation"]["id"])
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def daphne(env: dict[str, str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                                "vifsite.asgi:application"], cwd=settings.BASE_DIR, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(100):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"daphne did not start: {process.stderr.read().decode()[-2000:]}")
 
 
 @pytest.fixture
@@ -79,7 +58,7 @@ def servers(tmp_path, count: int, redis_url: str = ""):
         env["REDIS_URL"] = redis_url
     manage(url, tmp_path, "collectstatic", "--noinput", "-v", "0")
     ports = [free_port() for _ in range(count)]
-    processes = [daphne(env, port) for port in ports]
+    processes = [web_server(env, port) for port in ports]
     return item, [f"http://127.0.0.1:{port}" for port in ports], processes
 
 
@@ -119,7 +98,7 @@ def test_a_reviewer_approves_and_the_item_leaves_another_reviewers_queue_live(br
             process.wait(timeout=10)
 
 
-def test_the_live_feed_crosses_daphne_processes_through_channels_redis(browsers, tmp_path):
+def test_the_live_feed_crosses_server_processes_through_channels_redis(browsers, tmp_path):
     if not REDIS_URL:
         pytest.skip("VIFSITE_TEST_REDIS_URL is not set: the multi-process websocket test is not run")
     import redis

@@ -24,6 +24,7 @@ SUBMIT = reverse("api:review:interpretation-submit")
 def quiet(settings, tmp_path):
     settings.VIFSITE_LEDGER_DIR = tmp_path / "ledger"
     settings.VIFSITE_CALIBRATION_SAMPLE_RATE = 0.0
+    settings.VIFSITE_CALLBACK_HTTP_HOSTS = ["127.0.0.1"]  # the receivers below: plain http on the loopback
 
 
 @pytest.fixture

@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
@@ -130,7 +131,24 @@ class KappaSuggestionAdmin(ReadOnlyAdmin):
         value = obj.evidence.get("coverage")
         return "—" if value is None else f"{value:.0%}"
 
-    @admin.action(description="Apply the selected suggestions to their κ policies (asks for a reason)")
+    def has_apply_permission(self, request: HttpRequest) -> bool:
+        """Applying a suggestion sets a κ policy: it takes the change permission on κ policies, not just
+        the view permission on suggestions."""
+        opts = KappaPolicy._meta
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Django leaves an action it does not offer out of the list and the POST falls through to the page
+        # without a word; a forged "apply" is refused here, saying why.
+        if request.method == "POST" and request.POST.get("action") == "apply_suggestions" \
+                and not self.has_apply_permission(request):
+            self.message_user(request, "Applying a κ suggestion needs the permission to change κ policies.",
+                              level=messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description="Apply the selected suggestions to their κ policies (asks for a reason)",
+                  permissions=["apply"])
     def apply_suggestions(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         if "apply" in request.POST:
             form = ApplySuggestionForm(request.POST)

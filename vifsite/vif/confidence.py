@@ -85,7 +85,22 @@ def check_unit(value: Any, name: str) -> float:
     return value
 
 
+def _numbers_only(values: Any, name: str) -> None:
+    """Nested lists of real numbers, or ConfidenceError: numpy would read true as 1.0 and "0.9" as 0.9, so
+    a list of booleans from an agent would pass as a certain answer."""
+    stack = [values]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray) and item.dtype.kind in "iuf":
+            continue
+        elif isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, float, np.integer, np.floating)):
+            raise ConfidenceError(f"{name} must hold numbers only, not {item!r:.40}.")
+
+
 def _finite_array(values: Any, name: str) -> np.ndarray:
+    _numbers_only(values, name)
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -109,7 +124,9 @@ def from_logprobs(tokens: Sequence[Any]) -> Confidence:
                 raise ConfidenceError("each logprobs item needs a 'logprob'.")
             chosen.append(item["logprob"])
             top = item.get("top_logprobs") or []
-            top_values = [entry["logprob"] if isinstance(entry, Mapping) else entry for entry in top]
+            if not isinstance(top, Sequence) or isinstance(top, (str, bytes)):
+                raise ConfidenceError("top_logprobs must be a list.")
+            top_values = [entry.get("logprob") if isinstance(entry, Mapping) else entry for entry in top]
             if top_values:
                 tops.append(top_values)
         else:

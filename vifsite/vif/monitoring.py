@@ -23,16 +23,21 @@ CONFIDENCE_DROP_ALERT = 0.05  # absolute drop of the average below its 7-day bas
 CONFIDENCE_DROP_SIGMAS = 3.0  # … and beyond this many standard errors
 CUSUM_DAYS = 30
 UNBIASED = Q(calibration_sample=True) | ~Q(source=Outcome.Source.HUMAN)
+MAX_WINDOW_DAYS = 3650  # ten years back: enough for any report, and `now - window` can never overflow a datetime
 
 
 def parse_window(text: str | None) -> timedelta | None:
     if not text:
         return None
-    match = re.fullmatch(r"(\d+)([hd])", text)
+    match = re.fullmatch(r"(\d{1,9})([hd])", text)
     if not match or int(match.group(1)) == 0:
-        raise InputError("window must look like 24h or 7d.")
+        raise InputError(f"window must look like 24h or 7d, at most {MAX_WINDOW_DAYS}d.")
     amount = int(match.group(1))
-    return timedelta(hours=amount) if match.group(2) == "h" else timedelta(days=amount)
+    span = timedelta(hours=amount) if match.group(2) == "h" else timedelta(days=amount)
+    if span > timedelta(days=MAX_WINDOW_DAYS):
+        raise InputError(f"window {text} is longer than the longest allowed, {MAX_WINDOW_DAYS}d "
+                         f"({MAX_WINDOW_DAYS * 24}h).")
+    return span
 
 
 # --- Calibration ----------------------------------------------------------------------------------

@@ -5,14 +5,26 @@ from typing import Any
 
 from rest_framework import serializers
 
+from vifsite.errors import InputError
 from vifsite.vif import signing
 from vifsite.vif.confidence import CRITICALITIES
+from vifsite.vif.monitoring import MAX_WINDOW_DAYS, parse_window
+
+# Every integer an agent sends is bounded: the signed ledger's canonical JSON (RFC 8785) holds integers within
+# ±(2⁵³ − 1) only, and the integer columns (PositiveIntegerField) at most 2³¹ − 1 on PostgreSQL.
+SAFE_INT = 2**53 - 1
+INT32_MAX = 2**31 - 1
 
 
 class FiniteFloatField(serializers.FloatField):
-    default_error_messages = {"not_finite": "Must be a finite number; NaN and infinities are refused."}
+    """A finite number, and not a boolean: JSON true is not 1.0 (a confidence of true would pass any gate)."""
+
+    default_error_messages = {"not_finite": "Must be a finite number; NaN and infinities are refused.",
+                              "boolean": "Must be a number, not a boolean."}
 
     def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("boolean")
         try:
             if not math.isfinite(float(data)):
                 self.fail("not_finite")
@@ -21,15 +33,41 @@ class FiniteFloatField(serializers.FloatField):
         return super().to_internal_value(data)
 
 
+def _canonical_check(value: Any) -> Any:
+    try:
+        signing.canonical(value)
+    except Exception as exc:  # rfc8785 raises its own error types
+        raise serializers.ValidationError(f"Cannot be recorded as canonical JSON: {exc}") from None
+    return value
+
+
 class CanonicalJSONField(serializers.JSONField):
-    """Any JSON the ledger can canonicalise (RFC 8785 refuses integers beyond ±2⁵³, for one)."""
+    """Any JSON the ledger can canonicalise (RFC 8785 refuses integers beyond ±(2⁵³ − 1), for one)."""
 
     def to_internal_value(self, data: Any) -> Any:
+        return _canonical_check(super().to_internal_value(data))
+
+
+class CanonicalDictField(serializers.DictField):
+    """A JSON object the ledger can canonicalise."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return _canonical_check(super().to_internal_value(data))
+
+
+class WindowField(serializers.RegexField):
+    """A time window such as 24h or 7d, of at most MAX_WINDOW_DAYS."""
+
+    def __init__(self, *, help_text: str = "", **kwargs: Any) -> None:
+        bound = f"At most {MAX_WINDOW_DAYS}d ({MAX_WINDOW_DAYS * 24}h)."
+        super().__init__(r"^\d{1,9}[hd]$", help_text=f"{help_text} {bound}".strip(), **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         try:
-            signing.canonical(value)
-        except Exception as exc:  # rfc8785 raises its own error types
-            raise serializers.ValidationError(f"Cannot be recorded as canonical JSON: {exc}") from None
+            parse_window(value)
+        except InputError as exc:
+            raise serializers.ValidationError(exc.message) from None
         return value
 
 
@@ -39,9 +77,9 @@ class ContextItemSerializer(serializers.Serializer):
 
 
 class UsageSerializer(serializers.Serializer):
-    prompt_tokens = serializers.IntegerField(min_value=0, required=False)
-    completion_tokens = serializers.IntegerField(min_value=0, required=False)
-    total_tokens = serializers.IntegerField(min_value=0, required=False)
+    prompt_tokens = serializers.IntegerField(min_value=0, max_value=INT32_MAX, required=False)
+    completion_tokens = serializers.IntegerField(min_value=0, max_value=INT32_MAX, required=False)
+    total_tokens = serializers.IntegerField(min_value=0, max_value=INT32_MAX, required=False)
 
 
 class WitnessInputSerializer(serializers.Serializer):
@@ -69,11 +107,11 @@ class WitnessInputSerializer(serializers.Serializer):
     probabilities = CanonicalJSONField(required=False, help_text="Probability vectors: one, or one per token.")
     verbalized_confidence = CanonicalJSONField(required=False, help_text='A stated confidence: 0.85, "85%" or "high".')
     usage = UsageSerializer(required=False)
-    replay_seed = serializers.IntegerField(required=False, min_value=-(2 ** 53), max_value=2 ** 53)
+    replay_seed = serializers.IntegerField(required=False, min_value=-SAFE_INT, max_value=SAFE_INT)
     temperature = FiniteFloatField(required=False, min_value=0)
     top_p = FiniteFloatField(required=False, min_value=0, max_value=1)
-    top_k = serializers.IntegerField(required=False, min_value=0)
-    max_tokens = serializers.IntegerField(required=False, min_value=1)
+    top_k = serializers.IntegerField(required=False, min_value=0, max_value=INT32_MAX)
+    max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=INT32_MAX)
     generation_params = CanonicalJSONField(required=False)
     task_criticality = serializers.ChoiceField(choices=CRITICALITIES)
     domain = serializers.RegexField(r"^[a-z0-9_\-]{0,100}$", required=False, allow_blank=True, default="")
@@ -163,25 +201,25 @@ class ReplayInputSerializer(serializers.Serializer):
     prompt = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     prompt_hash = serializers.CharField(required=False, allow_blank=True)
     model_id = serializers.CharField(required=False, max_length=200)
-    replay_seed = serializers.IntegerField(required=False)
+    replay_seed = serializers.IntegerField(required=False, min_value=-SAFE_INT, max_value=SAFE_INT)
     temperature = FiniteFloatField(required=False, min_value=0)
     top_p = FiniteFloatField(required=False, min_value=0, max_value=1)
-    top_k = serializers.IntegerField(required=False, min_value=0)
-    max_tokens = serializers.IntegerField(required=False, min_value=1)
+    top_k = serializers.IntegerField(required=False, min_value=0, max_value=INT32_MAX)
+    max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=INT32_MAX)
 
 
 class CalibrationQuerySerializer(serializers.Serializer):
     model = serializers.CharField(required=False, max_length=200)
     model_version = serializers.CharField(required=False, max_length=100)
     criticality = serializers.ChoiceField(choices=CRITICALITIES, required=False)
-    window = serializers.RegexField(r"^\d+[hd]$", required=False, help_text="e.g. 24h or 7d (default: all time).")
+    window = WindowField(required=False, help_text="e.g. 24h or 7d (default: all time).")
     bins = serializers.IntegerField(required=False, min_value=1, max_value=100)
     samples_only = serializers.BooleanField(required=False, default=False,
                                             help_text="Only the random calibration samples (unbiased).")
 
 
 class MetricsQuerySerializer(serializers.Serializer):
-    window = serializers.RegexField(r"^\d+[hd]$", required=False, default="24h")
+    window = WindowField(required=False, default="24h", help_text="e.g. 24h or 7d.")
 
 
 class KappaPolicyOutputSerializer(serializers.Serializer):

@@ -1,0 +1,59 @@
+"""Production settings: the documented production environment passes Django's deployment checks at
+WARNING level, and secrets an attacker could guess stop the site at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+# The production environment the README documents (with a real secret and host in their place).
+PRODUCTION = {
+    "VIFSITE_SECRET_KEY": secrets.token_urlsafe(50),
+    "VIFSITE_ALLOWED_HOSTS": "vifsite.example.com",
+    "VIFSITE_CSRF_TRUSTED_ORIGINS": "https://vifsite.example.com",
+    "VIFSITE_SITE_URL": "https://vifsite.example.com",
+    "VIFSITE_SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto: https",
+    "VIFSITE_TRUSTED_PROXY_COUNT": "1",
+}
+
+
+def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VIFSITE_") and k != "DATABASE_URL"}
+    return subprocess.run([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args],
+                          env={**clean, "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_DATA_DIR": str(tmp_path),
+                               **env}, capture_output=True, text=True, timeout=120)
+
+
+def test_the_documented_production_environment_passes_the_deployment_checks(tmp_path):
+    result = run(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = run(tmp_path, "shell", "-v", "0", "-c",
+                "from django.conf import settings as s; print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
+                "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_PROXY_SSL_HEADER)", **PRODUCTION)
+    assert shown.stdout.split("\n")[0] == "False True 31536000 True True ('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_the_local_demo_mode_is_what_the_deployment_checks_warn_about(tmp_path):
+    result = run(tmp_path, "check", "--deploy", "--fail-level", "WARNING", VIFSITE_HTTPS="false")
+    assert result.returncode != 0
+    for code in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert code in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("secret", ["change-me", "short-but-random-8f3k2", "a" * 80,
+                                    "django-insecure-" + secrets.token_urlsafe(50)])
+def test_a_placeholder_or_weak_secret_refuses_to_start(tmp_path, secret):
+    result = run(tmp_path, "check", VIFSITE_SECRET_KEY=secret)
+    assert result.returncode != 0
+    assert "VIFSITE_SECRET_KEY is not a usable secret key" in result.stderr
+
+
+def test_a_malformed_proxy_header_setting_refuses_to_start(tmp_path):
+    result = run(tmp_path, "check", VIFSITE_SECURE_PROXY_SSL_HEADER="https")
+    assert result.returncode != 0 and "X-Forwarded-Proto: https" in result.stderr

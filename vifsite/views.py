@@ -1,0 +1,19 @@
+"""Site-level pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from review.services import is_reviewer
+
+
+def home(request: HttpRequest) -> HttpResponseRedirect:
+    """Where a login lands (LOGIN_REDIRECT_URL): a safe ``?next=`` if given, else reviewers go to the review
+    queue and everyone else to the surveys."""
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("review:queue" if is_reviewer(request.user) else "seismic:survey-list")
