@@ -90,7 +90,8 @@ CONFIRMING_DATA = re.compile(
 CERTAINTY = re.compile(
     r"\b(?:clearly|definitely|definitive(?:ly)?|certain(?:ly)?|undoubtedly|without (?:a )?doubt|unquestionabl[ey]|"
     r"obviously|undeniabl[ey]|proves?|proven|confirms?|confirmed|guaranteed?|beyond doubt|100 ?%|no doubt|"
-    r"unambiguous(?:ly)?|conclusively|surely|there is no question)\b",
+    r"unambiguous(?:ly)?|conclusively|surely|there is no question|no question|without (?:any )?question|"
+    r"beyond (?:any |all |reasonable )?doubt|not in (?:any )?doubt|in no doubt|no room for doubt)\b",
     re.IGNORECASE,
 )
 LIMITATION = re.compile(

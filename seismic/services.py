@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import shutil
@@ -28,6 +29,8 @@ from vifsite.version import APP_VERSION
 from vifsite.vif import replay, signing
 from vifsite.vif import services as vif_services
 
+logger = logging.getLogger(__name__)
+
 SAMPLE_UNITS = ("ms", "m", "ft")
 SECTION_KINDS = ("inline", "crossline", "timeslice")
 # The axes a section of each kind returns, in array order: (traces or rows, samples or columns).
@@ -39,6 +42,13 @@ ProgressCallback = Callable[[float], None]
 
 
 # --- Surveys ----------------------------------------------------------------------------------
+
+def volume_unavailable(survey: Survey, exc: BaseException) -> Unavailable:
+    """The answer when a survey's volume cannot be read: OpenVDS's own words (paths, addresses, curl
+    errors) go to the operator's log, not to the caller."""
+    logger.warning("The volume of survey %s could not be read: %s", survey.pk, exc)
+    return Unavailable(f"The volume of survey {survey.pk} cannot be read now; the site's log says why.")
+
 
 def _check_name(name: str) -> str:
     name = (name or "").strip()
@@ -310,7 +320,7 @@ def section_read(*, survey: Survey, kind: str, number: float,
         cube = vds.read_subset(survey.vds_url, geometry, lo_box, hi_box)
         mask = vds.read_trace_mask(survey.vds_url, geometry, lo_box[:2], hi_box[:2])
     except vds.VolumeError as exc:
-        raise Unavailable(f"The volume of survey {survey.pk} cannot be read now: {exc}") from exc
+        raise volume_unavailable(survey, exc) from exc
     if kind == "inline":
         data, live = cube[0], mask[0]
     elif kind == "crossline":

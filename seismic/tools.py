@@ -16,8 +16,9 @@ from scipy import ndimage
 from seismic import analysis, claims, detection, vds, verification
 from seismic import audit as audit_rules
 from seismic.models import Survey
-from seismic.services import FIXED_AXIS, SECTION_AXES, Section, _sub_axis, section_read, survey_get
-from vifsite.errors import InputError, Unavailable
+from seismic.services import (FIXED_AXIS, SECTION_AXES, Section, _sub_axis, section_read, survey_get,
+                              volume_unavailable)
+from vifsite.errors import InputError
 from vifsite.version import APP_VERSION
 from vifsite.vif import replay, signing
 from vifsite.vif import services as vif_services
@@ -122,7 +123,7 @@ def _slab(survey: Survey, sample_index: int, half: int) -> tuple[np.ndarray, int
         slab = vds.read_subset(survey.vds_url, geometry, (0, 0, lo),
                                (geometry.inline.count, geometry.crossline.count, hi))
     except vds.VolumeError as exc:
-        raise Unavailable(f"The volume of survey {survey.pk} cannot be read now: {exc}") from exc
+        raise volume_unavailable(survey, exc) from exc
     return slab, sample_index - lo
 
 
@@ -239,7 +240,7 @@ def _hypothesis(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
         cube = vds.read_subset(survey.vds_url, geometry, lo, hi)
         live = vds.read_trace_mask(survey.vds_url, geometry, lo[:2], hi[:2])
     except vds.VolumeError as exc:
-        raise Unavailable(f"The volume of survey {survey.pk} cannot be read now: {exc}") from exc
+        raise volume_unavailable(survey, exc) from exc
     inline_section = section_read(survey=survey, kind="inline", number=p["inline"]) if geometry.dimensionality == 3 \
         else None
     crossline_section = section_read(survey=survey, kind="crossline", number=p["crossline"])

@@ -249,4 +249,5 @@ def test_a_volume_gone_from_disk_is_503_not_a_crash(agent, vds_dir, tmp_path):
     copy.unlink()
     response = agent.get(section_url(survey))
     assert response.status_code == 503 and "cannot be read now" in response.json()["detail"]
+    assert str(tmp_path) not in response.json()["detail"]  # the server's paths stay in its log
     assert not Extraction.objects.exists()

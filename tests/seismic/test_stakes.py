@@ -142,3 +142,11 @@ def test_a_harmless_answer_with_false_trigger_words_is_accepted(agent, f3):
             "be established without AVO.")
     data = _submit(agent, f3, text).json()
     assert data["status"] == "accepted" and "escalation" not in data, data
+
+
+@pytest.mark.parametrize("sentence", ["No question, the fault offsets the reflector.",
+                                      "The channel is not in any doubt.", "It is beyond any doubt a dome."])
+def test_a_certainty_phrase_with_a_negation_word_is_overconfidence_in_the_audit(sentence):
+    from seismic import audit
+
+    assert [f.category for f in audit.check_certainty(sentence)] == ["overconfidence"]
