@@ -9,11 +9,13 @@ length is declared (chunked), as soon as the bytes received pass the limit.
 
 The server (uvicorn) reads the body only as the application asks for it, so a refused body is
 never buffered, and an accepted upload flows through Django's spooled body file and multipart
-parser to disk with bounded memory.
+parser to disk with bounded memory. A request still running when the server's shutdown grace period
+ends is answered 503 (retry) rather than failing as a server error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -155,3 +157,19 @@ class RequestSizeLimit:
         except BodyTooLarge:
             if not started:
                 await refuse(scope, send, limit, upload)
+        except asyncio.CancelledError:
+            # The server is stopping and its grace period is over (a client still sending, say): answer
+            # 503 if nothing was answered yet, and end the request quietly instead of as a server error.
+            if not started:
+                await unavailable(scope, send)
+
+
+async def unavailable(scope: Scope, send: Send) -> None:
+    body = json.dumps({"detail": "The site is restarting: retry in a moment."}).encode()
+    try:
+        await send({"type": "http.response.start", "status": 503,
+                    "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5"),
+                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+    except Exception:  # noqa: BLE001  the client may be gone already
+        pass

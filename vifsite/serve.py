@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-access-log", action="store_true")
     args = parser.parse_args(argv)
     uvicorn.run("vifsite.asgi:application", host=args.host, port=args.port, http="httptools", ws="websockets",
-                lifespan="off", timeout_graceful_shutdown=5, access_log=not args.no_access_log,
+                lifespan="off", timeout_graceful_shutdown=2, access_log=not args.no_access_log,
                 server_header=False)
 
 
