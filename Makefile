@@ -6,10 +6,14 @@ STAMP := $(VENV)/.requirements-installed
 
 .PHONY: venv browser run test bench clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@# The section plot's plotly.js partial bundle (pinned in package-lock.json); without npm the site serves
+	@# the full plotly.js of the plotly wheel instead.
+	@if command -v npm >/dev/null 2>&1; then npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	  else echo "npm not found: the section plot uses the full plotly.js bundle"; fi
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -40,6 +44,7 @@ bench: venv
 	$(PY) -m bench.witnesses
 	$(PY) -m bench.tools
 	$(PY) -m bench.mcp
+	$(PY) -m bench.item_page
 
 clean:
 	rm -rf $(VENV) .pytest_cache

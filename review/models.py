@@ -60,6 +60,11 @@ class Escalation(models.Model):
     moved_to_senior_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Opening an item reserves it for a while (review.services.escalation_reserve), so two reviewers do not
+    # work the same item; a reservation past reserved_until is no reservation.
+    reserved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reserved_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from review.models import REVIEWERS_GROUP, SENIOR_GROUP, Decision, Escalation, EscalationEvent
@@ -208,6 +208,24 @@ def escalation_claim(*, escalation_id: int, reviewer: AbstractBaseUser) -> Escal
     return escalation_get(escalation_id=escalation_id)
 
 
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def decision_problem(*, decision: str, comment: str, revised_text: str) -> tuple[str, str] | None:
+    """What a decision lacks, as (message, field name), or None. The same rules for the page, REST and MCP:
+    reject, revise and a request for more analysis say why; a revision gives its text."""
+    if decision == Decision.Kind.REJECT and not comment.strip():
+        return "Say why you reject it (comment): the agent and the next reviewer learn from it.", "comment"
+    if decision == Decision.Kind.REVISE and not comment.strip():
+        return "Say what you changed and why (comment).", "comment"
+    if decision == Decision.Kind.REVISE and not revised_text.strip():
+        return "A revision needs the revised text.", "revised_text"
+    if decision == Decision.Kind.NEEDS_ANALYSIS and not comment.strip():
+        return "Say which analysis is needed (comment).", "comment"
+    return None
+
+
 FINAL_STATUS = {Decision.Kind.APPROVE: Escalation.Status.APPROVED, Decision.Kind.REJECT: Escalation.Status.REJECTED,
                 Decision.Kind.REVISE: Escalation.Status.REVISED,
                 Decision.Kind.NEEDS_ANALYSIS: Escalation.Status.NEEDS_ANALYSIS}
@@ -219,15 +237,19 @@ def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decisio
     """Decide an open item. Exactly one of several simultaneous deciders wins; the others get a
     Conflict naming the winner's decision. Critical items need two approvals from different people."""
     if decision not in FINAL_STATUS:
-        raise InputError(f"decision must be one of {', '.join(FINAL_STATUS)}.")
-    if decision == Decision.Kind.REVISE and not revised_text.strip():
-        raise InputError("A revision needs the revised text.")
-    if decision == Decision.Kind.NEEDS_ANALYSIS and not comment.strip():
-        raise InputError("Say which analysis is needed (comment).")
+        raise InputError(f"Choose a decision: one of {', '.join(FINAL_STATUS)}.", field="decision")
+    problem = decision_problem(decision=decision, comment=comment, revised_text=revised_text)
     if reviewer_confidence is not None:
         confidence.check_unit(reviewer_confidence, "reviewer_confidence")
     escalation = escalation_get(escalation_id=escalation_id)
+    if problem is None and decision == Decision.Kind.REVISE and _same_text(revised_text, escalation.interpretation):
+        problem = ("The revised text is the claim unchanged: edit it to say what the data support.", "revised_text")
+    if problem is not None:
+        raise InputError(problem[0], field=problem[1])
+    if decision != Decision.Kind.REVISE:
+        revised_text = ""  # only a revision carries a revised text
     _check_reviewer(escalation, reviewer)
+    reservation_check(escalation, reviewer)
     expected = escalation.version if version is None else version
     actor = f"user:{reviewer.get_username()}"
 
@@ -246,17 +268,21 @@ def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decisio
     with transaction.atomic():
         if first_of_two:
             won = Escalation.objects.filter(pk=escalation.pk, status__in=Escalation.OPEN, version=expected).update(
-                status=Escalation.Status.IN_REVIEW, version=F("version") + 1)
+                status=Escalation.Status.IN_REVIEW, version=F("version") + 1, reserved_by=None, reserved_until=None)
             if not won:
                 raise lost()
             Decision.objects.create(escalation=escalation, reviewer=reviewer, decision=decision, comment=comment,
                                     reviewer_confidence=reviewer_confidence, final=False)
             _event(escalation, actor=actor, from_status=escalation.status, to_status=Escalation.Status.IN_REVIEW,
                    version=expected + 1, note="first of two approvals")
+            # The second approval is another senior reviewer's (else another reviewer's), never the first's.
+            escalation.status, escalation.version = Escalation.Status.IN_REVIEW, expected + 1
+            _assign(escalation, senior=True, actor="system", note="second approval", also_exclude=[reviewer.pk])
         else:
             final_status = FINAL_STATUS[decision]
             won = Escalation.objects.filter(pk=escalation.pk, status__in=Escalation.OPEN, version=expected).update(
-                status=final_status, version=F("version") + 1, decided_at=timezone.now())
+                status=final_status, version=F("version") + 1, decided_at=timezone.now(), reserved_by=None,
+                reserved_until=None)
             if not won:
                 raise lost()
             Decision.objects.create(escalation=escalation, reviewer=reviewer, decision=decision, comment=comment,
@@ -264,11 +290,21 @@ def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decisio
             _event(escalation, actor=actor, from_status=escalation.status, to_status=final_status,
                    version=expected + 1, note=comment[:500])
             transaction.on_commit(lambda: _tell_agent(escalation_get(escalation_id=escalation_id)))
-            if decision != Decision.Kind.NEEDS_ANALYSIS:
+            if decision != Decision.Kind.NEEDS_ANALYSIS and _labellable(escalation):
+                # A checker's automatic label is superseded by this decision (kept as history); see outcome_record.
                 vif_services.outcome_record(witness=escalation.witness, correct=decision == Decision.Kind.APPROVE,
                                             source="human", recorded_by=actor,
                                             note=revised_text if decision == Decision.Kind.REVISE else comment)
     return escalation_summary(escalation_get(escalation_id=escalation_id))
+
+
+def _labellable(escalation: Escalation) -> bool:
+    """False when a person already labelled the witness through the API: their label stands and the decision
+    is recorded beside it (an automatic checker's label does not stop a decision: the decision replaces it)."""
+    from vifsite.vif.models import Outcome
+
+    existing = Outcome.objects.current().filter(witness=escalation.witness).only("source").first()
+    return existing is None or existing.source == Outcome.Source.AUTOMATIC
 
 
 def sla_hours() -> dict[str, int]:
@@ -286,8 +322,9 @@ def least_recently_assigned(group: str, exclude: list[int] | None = None) -> Abs
     return users.order_by(F("last").asc(nulls_first=True), "pk").first()
 
 
-def _assign(escalation: Escalation, *, senior: bool, actor: str, note: str) -> AbstractBaseUser | None:
-    exclude = [escalation.submitted_owner_id] if escalation.submitted_owner_id else []
+def _assign(escalation: Escalation, *, senior: bool, actor: str, note: str,
+            also_exclude: list[int] | None = None) -> AbstractBaseUser | None:
+    exclude = ([escalation.submitted_owner_id] if escalation.submitted_owner_id else []) + (also_exclude or [])
     user = least_recently_assigned(SENIOR_GROUP if senior else REVIEWERS_GROUP, exclude) or (
         least_recently_assigned(REVIEWERS_GROUP, exclude) if senior else None)
     if user is None:
@@ -402,3 +439,143 @@ def sla_sweep(*, now: Any = None) -> dict[str, int]:
                          f"{settings.VIFSITE_SITE_URL}/review/{escalation.pk}/")
             counts["reminded"] += 1
     return counts
+
+
+# --- Reservations and bulk actions (the queue) -------------------------------------------------------
+
+def reservation_minutes() -> int:
+    return int(getattr(settings, "VIFSITE_REVIEW_RESERVATION_MINUTES", 15))
+
+
+def person(user: Any) -> str:
+    """How the queue names a reviewer: their first name, else their username."""
+    return (getattr(user, "first_name", "") or user.get_username()) if user is not None else "nobody"
+
+
+def escalation_reserve(escalation_id: int, reviewer: AbstractBaseUser, *,
+                       now: Any = None) -> tuple[bool, AbstractBaseUser | None, Any]:
+    """Reserve an open item for ``reviewer`` for VIFSITE_REVIEW_RESERVATION_MINUTES (opening its page does
+    this; opening it again renews it). One conditional UPDATE: it wins when nobody holds the item, the
+    holder's time ran out, or the holder is ``reviewer``. Returns (reserved, holder, until): on a loss the
+    other holder and their time; (False, None, None) for a closed or missing item. Not a status change, so
+    the version stays and no history row is written; open queues are told so they show who is on it."""
+    now = now or timezone.now()
+    until = now + timedelta(minutes=reservation_minutes())
+    won = (Escalation.objects.filter(pk=escalation_id, status__in=Escalation.OPEN)
+           .filter(Q(reserved_by__isnull=True) | Q(reserved_until__lte=now) | Q(reserved_by=reviewer))
+           .update(reserved_by=reviewer, reserved_until=until))
+    current = Escalation.objects.select_related("reserved_by").filter(pk=escalation_id).first()
+    if current is None or not current.is_open:
+        return False, None, None
+    transaction.on_commit(lambda: broadcast(escalation_id, current.status))
+    if won:
+        return True, reviewer, until
+    return False, current.reserved_by, current.reserved_until
+
+
+def escalation_release(escalation_id: int, reviewer: AbstractBaseUser) -> bool:
+    """Give up ``reviewer``'s reservation of an item (leaving its page); someone else's stays. True if
+    there was one to release."""
+    released = Escalation.objects.filter(pk=escalation_id, reserved_by=reviewer).update(reserved_by=None,
+                                                                                         reserved_until=None)
+    if released:
+        status = Escalation.objects.filter(pk=escalation_id).values_list("status", flat=True).first() or ""
+        transaction.on_commit(lambda: broadcast(escalation_id, status))
+    return bool(released)
+
+
+def reservation_holder(escalation: Escalation, *, now: Any = None) -> AbstractBaseUser | None:
+    """Who holds a live reservation of this open item, or None."""
+    now = now or timezone.now()
+    if (not escalation.is_open or escalation.reserved_by_id is None or escalation.reserved_until is None
+            or escalation.reserved_until <= now):
+        return None
+    return escalation.reserved_by
+
+
+def reservation_check(escalation: Escalation, reviewer: AbstractBaseUser, *, now: Any = None) -> None:
+    """Refuse to let ``reviewer`` decide an item someone else has reserved (and whose time has not run
+    out): raises Conflict saying who has it and until when. Their own reservation, or none, passes."""
+    holder = reservation_holder(escalation, now=now)
+    if holder is not None and holder.pk != reviewer.pk:
+        until = timezone.localtime(escalation.reserved_until)
+        raise Conflict(f"{person(holder)} has reserved this item until {until:%H:%M} ({until:%Z}): you can look at "
+                       f"it, but decide it only once they leave it or their reservation runs out.",
+                       escalation=escalation_summary(escalation))
+
+
+def _bulk_item(escalation_id: int, reviewer: AbstractBaseUser) -> Escalation:
+    escalation = escalation_get(escalation_id=escalation_id)
+    _check_reviewer(escalation, reviewer)
+    if not escalation.is_open:
+        summary = escalation_summary(escalation)
+        by = f" by {summary['decision']['reviewer']}" if summary["decision"] else ""
+        raise Conflict(f"{escalation.get_status_display().lower()} meanwhile{by}")
+    holder = reservation_holder(escalation)
+    if holder is not None and holder.pk != reviewer.pk:
+        raise Conflict(f"{person(holder)} is on it (reserved)")
+    return escalation
+
+
+def escalations_reject(*, escalation_ids: list[int], reviewer: AbstractBaseUser, reason: str) -> list[dict[str, Any]]:
+    """Reject several items with one reason: each through escalation_decide on its own (its own conditional
+    UPDATE, decision, history row and outcome), one after the other. Skipped, with why: items closed
+    meanwhile, reserved by someone else, awaiting a second approval (someone approved it: decide it on its
+    page), or the reviewer's own. Returns one {"id", "done", "message"} per item, in the order given."""
+    if not reason.strip():
+        raise InputError("Give the reason for rejecting these items: it is recorded with each of them.")
+    results = []
+    for escalation_id in dict.fromkeys(escalation_ids):
+        try:
+            escalation = _bulk_item(escalation_id, reviewer)
+            if escalation.decisions.filter(decision=Decision.Kind.APPROVE, final=False).exists():
+                raise Conflict("awaiting a second approval: decide it on its page")
+            escalation_decide(escalation_id=escalation_id, reviewer=reviewer, decision=Decision.Kind.REJECT,
+                              comment=reason.strip(), version=escalation.version)
+        except (InputError, NotFound) as exc:
+            results.append({"id": escalation_id, "done": False, "message": _short(exc.message)})
+        else:
+            results.append({"id": escalation_id, "done": True, "message": "rejected"})
+    return results
+
+
+def escalations_assign(*, escalation_ids: list[int], reviewer: AbstractBaseUser,
+                       assignee: AbstractBaseUser | None) -> list[dict[str, Any]]:
+    """Assign open items to ``assignee`` (a reviewer who did not submit them), or release them (``None``:
+    unassigned, back to anyone). Each by its own conditional UPDATE on (status, version), with a history
+    row. Returns one {"id", "done", "message"} per item."""
+    if assignee is not None and not is_reviewer(assignee):
+        raise InputError(f"{assignee.get_username()} is not a reviewer.")
+    actor = f"user:{reviewer.get_username()}"
+    results = []
+    for escalation_id in dict.fromkeys(escalation_ids):
+        try:
+            escalation = _bulk_item(escalation_id, reviewer)
+            if assignee is not None and escalation.submitted_owner_id == assignee.pk:
+                raise Forbidden(f"{assignee.get_username()} submitted it")
+            if escalation.assignee_id == (assignee.pk if assignee else None):
+                results.append({"id": escalation_id, "done": True, "message": "unchanged"})
+                continue
+            with transaction.atomic():
+                won = Escalation.objects.filter(pk=escalation.pk, status__in=Escalation.OPEN,
+                                                version=escalation.version).update(assignee=assignee,
+                                                                                   version=F("version") + 1)
+                if not won:
+                    raise Conflict("changed meanwhile: try again")
+                note = f"assigned by {reviewer.get_username()}: {assignee.get_username()}" if assignee else (
+                    f"released by {reviewer.get_username()}")
+                _event(escalation, actor=actor, from_status=escalation.status, to_status=escalation.status,
+                       version=escalation.version + 1, note=note)
+        except (InputError, NotFound) as exc:
+            results.append({"id": escalation_id, "done": False, "message": _short(exc.message)})
+        else:
+            results.append({"id": escalation_id, "done": True, "message": "assigned" if assignee else "released"})
+    return results
+
+
+def _short(message: str) -> str:
+    """A refusal as a queue report says it ("decided meanwhile by sam"), from the service's sentence."""
+    prefix = "This item was not decided by you: "
+    if message.startswith(prefix):
+        message = message[len(prefix):].replace(" already decided it: ", " decided it meanwhile: ")
+    return message.rstrip(".")

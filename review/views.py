@@ -7,24 +7,29 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from django.utils import timezone
+from django.views.decorators.cache import cache_control
+from django.views.decorators.gzip import gzip_page
 
-from review import services
+from review import queue as queue_module
+from review import item_page, services
 from review.models import Escalation
 from seismic import detection
 from seismic import services as seismic_services
 from seismic.models import Extraction, Survey
-from vifsite.errors import InputError
-from vifsite.vif import ledger, monitoring
+from vifsite.errors import InputError, NotFound
+from vifsite.vif import monitoring
 
-PAGE_SIZE = 50
-FILTERS = ("status", "criticality", "band", "assignee", "overdue")
+# An item's claim and cited extraction never change, so its plot data may stay in the reviewer's browser cache.
+SECTION_CACHE_SECONDS = 3600
 NOT_A_REVIEWER = "Review pages are for reviewers: ask an admin to add you to the reviewers group."
 
 
@@ -41,80 +46,110 @@ def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return checked
 
 
-def _queue(request: HttpRequest) -> tuple[Any, dict[str, str]]:
-    chosen = {name: request.GET.get(name, "") for name in FILTERS}
-    items = Escalation.objects.select_related("witness", "assignee")
-    status = chosen["status"] or "open"
-    if status == "open":
-        items = items.filter(status__in=Escalation.OPEN)
-    elif status != "all":
-        items = items.filter(status=status)
-    if chosen["criticality"]:
-        items = items.filter(criticality=chosen["criticality"])
-    if chosen["band"]:
-        items = items.filter(witness__confidence_band=chosen["band"])
-    if chosen["assignee"] == "me":
-        items = items.filter(assignee=request.user)
-    elif chosen["assignee"] == "none":
-        items = items.filter(assignee__isnull=True)
-    if chosen["overdue"] == "1":
-        items = items.filter(due_at__lt=timezone.now())
-    chosen["status"] = status
-    return items, chosen
+@reviewer_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """The queue: filtered, sorted and searched from the URL; ``fragment=1`` is the live refresh (counts and
+    rows, and with ``since=<id>`` how many items of this queue arrived after that id)."""
+    params = queue_module.queue_params(request.GET)
+    since = request.GET.get("since", "")
+    context = queue_module.page_context(params, request.user, since=int(since) if since.isdigit() else None)
+    template = "review/_queue_live.html" if request.GET.get("fragment") else "review/queue.html"
+    return render(request, template, context)
+
+
+BULK_ACTIONS = ("assign", "release", "reject")
 
 
 @reviewer_required
-def queue(request: HttpRequest) -> HttpResponse:
-    items, chosen = _queue(request)
-    page = Paginator(items.order_by("due_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = {row["status"]: row["n"] for row in Escalation.objects.values("status").annotate(n=Count("id"))}
-    open_by_tier = {row["criticality"]: row["n"] for row in Escalation.objects.filter(
-        status__in=Escalation.OPEN).values("criticality").annotate(n=Count("id"))}
-    overdue = Escalation.objects.filter(status__in=Escalation.OPEN, due_at__lt=timezone.now()).count()
-    context = {"page": page, "chosen": chosen, "counts": counts,
-               "open_count": counts.get("pending", 0) + counts.get("in_review", 0), "open_by_tier": open_by_tier, "overdue": overdue,
-               "now": timezone.now(), "statuses": Escalation.Status.choices, "reviewer": services.is_reviewer(request.user)}
-    template = "review/_queue_rows.html" if request.GET.get("fragment") else "review/queue.html"
-    return render(request, template, context)
+@require_POST
+def queue_bulk(request: HttpRequest) -> HttpResponse:
+    """Assign, release or reject the selected items, each on its own; back to the same queue with a report
+    per item. There is no bulk approval."""
+    action = request.POST.get("action", "")
+    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:500]
+    back = redirect(f"{reverse('review:queue')}?{queue_module.querystring(queue_module.queue_params(request.GET))}")
+    if action not in BULK_ACTIONS or not ids:
+        messages.error(request, "Select items and one of: assign, release, reject.")
+        return back
+    try:
+        if action == "reject":
+            results = services.escalations_reject(escalation_ids=ids, reviewer=request.user,
+                                                  reason=request.POST.get("reason", ""))
+        else:
+            assignee = None
+            if action == "assign":
+                from django.contrib.auth import get_user_model
+
+                assignee = get_user_model().objects.filter(username=request.POST.get("assignee", "")).first()
+                if assignee is None:
+                    raise InputError("Choose the reviewer to assign the items to.")
+            results = services.escalations_assign(escalation_ids=ids, reviewer=request.user, assignee=assignee)
+    except InputError as exc:
+        messages.error(request, exc.message)
+        return back
+    (messages.success if all(r["done"] for r in results) else messages.warning)(request, bulk_report(results))
+    return back
+
+
+def bulk_report(results: list[dict[str, Any]]) -> str:
+    """"12 rejected; 1 skipped: #34 rejected meanwhile by sam"."""
+    done: dict[str, int] = {}
+    for r in results:
+        if r["done"]:
+            done[r["message"]] = done.get(r["message"], 0) + 1
+    skipped = [f"#{r['id']} {r['message']}" for r in results if not r["done"]]
+    parts = [f"{n} {what}" for what, n in done.items()]
+    if skipped:
+        parts.append(f"{len(skipped)} skipped: " + "; ".join(skipped))
+    return "; ".join(parts) + "."
+
+
+@reviewer_required
+@require_POST
+def release(request: HttpRequest, escalation_id: int) -> HttpResponse:
+    """Leaving an item's page gives up the viewer's reservation (sent with navigator.sendBeacon, so the
+    CSRF token comes as the ``csrfmiddlewaretoken`` form field). 204 either way."""
+    services.escalation_release(escalation_id, request.user)
+    return HttpResponse(status=204)
 
 
 @reviewer_required
 def item(request: HttpRequest, escalation_id: int) -> HttpResponse:
-    escalation = services.escalation_get(escalation_id=escalation_id)
+    """An item's page: the evidence beside the decision. A decision that breaks a rule re-renders the page
+    with what was typed; a recorded one goes back to the item, or to the next one in the same queue."""
+    try:
+        escalation = services.escalation_get(escalation_id=escalation_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    params = queue_module.queue_params(request.GET)
+    form: dict[str, str] = {}
+    error: dict[str, Any] | None = None
     if request.method == "POST":
+        form = {name: request.POST.get(name, "") for name in item_page.FORM_FIELDS}
         try:
-            services.escalation_decide(
-                escalation_id=escalation.pk, reviewer=request.user, decision=request.POST.get("decision", ""),
-                comment=request.POST.get("comment", ""), revised_text=request.POST.get("revised_text", ""),
-                reviewer_confidence=float(request.POST["reviewer_confidence"])
-                if request.POST.get("reviewer_confidence") else None,
+            summary = services.escalation_decide(
+                escalation_id=escalation.pk, reviewer=request.user, decision=form["decision"],
+                comment=form["comment"], revised_text=form["revised_text"] if form["decision"] == "revise" else "",
+                reviewer_confidence=float(form["reviewer_confidence"]) if form["reviewer_confidence"].strip() else None,
                 version=int(request.POST.get("version") or escalation.version))
         except InputError as exc:
-            messages.error(request, exc.message)
+            error = {"message": exc.message, "field": str(exc.details.get("field", "")), "status": exc.status_code}
         except ValueError:
-            messages.error(request, "Your confidence must be a number between 0 and 1.")
+            error = {"message": "Your confidence must be a number between 0 and 1, or left empty.",
+                     "field": "reviewer_confidence", "status": 400}
         else:
-            messages.success(request, "Decision recorded.")
-        return redirect("review:item", escalation_id=escalation.pk)
-    witness = escalation.witness
-    extractions = list(Extraction.objects.filter(pk__in=escalation.extraction_ids).order_by("pk"))
-    previous = (ledger.signing.GENESIS if witness.sequence == 1 else
-                type(witness).objects.filter(sequence=witness.sequence - 1).values_list("entry_hash", flat=True).first())
-    problem = ledger.check_entry(witness, expected_sequence=witness.sequence, previous_hash=previous or "",
-                                 public=ledger.site_key().public)
-    calibration = monitoring.calibration_report(model=witness.model_id) if witness.model_id else None
-    findings = escalation.audit.get("findings", [])
-    context = {
-        "e": escalation, "witness": witness, "extractions": extractions, "findings": findings,
-        "ledger_ok": not problem, "ledger_problem": problem, "summary": services.escalation_summary(escalation),
-        "calibration": None if calibration is None else {k: calibration[k] for k in ("n", "ece", "status",
-                                                                                      "within_noise")},
-        "events": escalation.events.all(), "decisions": escalation.decisions.select_related("reviewer"),
-        "reviewer": services.is_reviewer(request.user),
-        "plot": {"dataUrl": f"/review/{escalation.pk}/section.json"},
-        "image_url": _image_url(extractions[0]) if extractions else None,
-    }
-    return render(request, "review/item.html", context)
+            if hasattr(services, "escalation_release"):
+                services.escalation_release(escalation.pk, request.user)
+            messages.success(request, item_page.decided_message(summary))
+            carried = queue_module.querystring(params)
+            if request.POST.get("then") == "next":
+                following = queue_module.neighbours(params, request.user, escalation)[1]
+                return redirect(item_page.item_url(following, carried) if following else
+                                reverse("review:queue") + (f"?{carried}" if carried else ""))
+            return redirect(item_page.item_url(escalation.pk, carried))
+        escalation = services.escalation_get(escalation_id=escalation.pk)
+    context = item_page.page_context(escalation, request.user, params=params, form=form, error=error)
+    return render(request, "review/item.html", context, status=200 if error is None else error["status"])
 
 
 def _image_url(extraction: Extraction) -> str:
@@ -122,9 +157,14 @@ def _image_url(extraction: Extraction) -> str:
 
 
 @reviewer_required
+@gzip_page
+@cache_control(private=True, max_age=SECTION_CACHE_SECONDS)
 def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
-    """The first cited section for the plotly heatmap (thinned to at most 400×400), in survey
-    coordinates, with the windows the interpretation names and the anomalies the detector finds."""
+    """The first cited section for the section plot (seismic/section_plot.py: thinned, quantised, gzipped),
+    with the windows the interpretation names, each with the words it comes from, and the detected anomalies."""
+    from seismic import audit as audit_rules
+    from seismic import section_plot
+
     escalation = services.escalation_get(escalation_id=escalation_id)
     extraction = Extraction.objects.filter(pk__in=escalation.extraction_ids).order_by("pk").first()
     if extraction is None:
@@ -133,25 +173,16 @@ def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
     section = seismic_services.section_read(survey=survey, kind=extraction.kind, number=extraction.number,
                                             ranges={k: tuple(v) for k, v in extraction.ranges.items()})
     first, second = section.axes
-    step_a = max(1, first.count // 400)
-    step_b = max(1, second.count // 400)
-    data = section.data[::step_a, ::step_b]
     clusters, _ = detection.detect(section.data, section.live, vertical=section.vertical)
     anomalies = [{first.name: [first.value(c.first[0]), first.value(c.first[1])],
                   second.name: [second.value(c.second[0]), second.value(c.second[1])], "strength": c.strength}
                  for c in clusters[:20]]
-    from seismic import audit as audit_rules
-
-    windows = [{"axis": axis, "range": [lo, hi], "span": span}
+    windows = [{"axis": axis, "range": [lo, hi], "label": span, "sentence": sentence.strip()[:200]}
                for sentence in audit_rules.sentences(escalation.interpretation)
-               for axis, lo, hi, span in audit_rules.locations(sentence) if axis in (first.name, second.name)]
-    return JsonResponse({
-        "title": f"{survey.name} {extraction.kind} {extraction.number:g}",
-        "x": {"name": first.name, "values": [first.value(i) for i in range(0, first.count, step_a)]},
-        "y": {"name": second.name, "unit": survey.sample_unit if second.name == "sample" else "",
-              "values": [second.value(i) for i in range(0, second.count, step_b)]},
-        "z": data.T.round(3).tolist(), "anomalies": anomalies, "windows": windows,
-    })
+               for axis, lo, hi, span in audit_rules.locations(sentence)]
+    payload = section_plot.section_payload(section, clip_percentile=settings.VIFSITE_PNG_CLIP_PERCENTILE,
+                                           windows=windows, anomalies=anomalies)
+    return JsonResponse(payload, json_dumps_params={"separators": (",", ":")})
 
 
 @reviewer_required

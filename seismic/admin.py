@@ -35,7 +35,7 @@ class SurveyImportForm(forms.ModelForm):
 
 @admin.register(SurveyImport)
 class SurveyImportAdmin(admin.ModelAdmin):
-    list_display = ["name", "status", "progress_percent", "survey", "created_at", "finished_at", "error"]
+    list_display = ["name", "status", "progress_percent", "attempts", "survey", "created_at", "finished_at", "error"]
     list_filter = ["status"]
 
     @admin.display(description="progress")

@@ -126,9 +126,18 @@ class SurveyImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_by = models.CharField(max_length=200, blank=True)
+    # The lease of a running import: its worker renews heartbeat_at every few seconds; a sweep takes back a
+    # job whose heartbeat is older than VIFSITE_IMPORT_LEASE_S, or whose worker process on this host is gone.
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started; a stopped worker's job is "
+                                                                     "retried once.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True)
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    tool_pid = models.PositiveIntegerField(null=True, blank=True, help_text="SEGYImport's pid (and process group).")
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status"])]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"

@@ -18,7 +18,6 @@ import numpy as np
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.text import slugify
 
 from seismic import imaging, segy, stats, vds
@@ -116,40 +115,56 @@ def survey_import_segy(
     created_by: str = "",
     progress: ProgressCallback | None = None,
     ground_truth: dict[str, Any] | None = None,
+    volume_path: str | os.PathLike[str] | None = None,
+    display_name: str = "",
+    started: Callable[[int], None] | None = None,
 ) -> Survey:
     """Import a SEG-Y file with OpenVDS's SEGYImport and register it. On any failure nothing is
-    registered and no volume is left behind."""
+    registered and no volume is left behind.
+
+    ``volume_path`` names the volume (a queued import names it from its job, so that a sweep after a
+    crash finds it); SEGYImport writes it as ``<volume_path>.partial`` first. Messages and the import
+    log name the file ``display_name`` (an upload's own name), never its path on the server.
+    """
     name = _check_name(name)
     _check_import_options(sample_unit=sample_unit, inline_byte=inline_byte, crossline_byte=crossline_byte,
                           cdp_byte=cdp_byte)
     path = Path(path)
+    label = display_name or path.name
     if not path.is_file():
-        raise InputError(f"No file at {path}.")
+        raise InputError(f"The file {label} is no longer on the server." if display_name else f"No file at {path}.")
     try:
-        info = segy.inspect(path)
+        info = segy.inspect(path, inline_byte=inline_byte, crossline_byte=crossline_byte, two_d=two_d,
+                            cdp_byte=cdp_byte)
     except segy.SegyError as exc:
         raise InputError(str(exc)) from exc
     directory = Path(settings.VIFSITE_SURVEY_DIR)
     directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"{slugify(name) or 'survey'}-{uuid.uuid4().hex[:10]}.vds"
+    final = Path(volume_path or directory / f"{slugify(name) or 'survey'}-{uuid.uuid4().hex[:10]}.vds")
     partial = final.with_name(final.name + ".partial")
     try:
         try:
             log = vds.segy_import(str(path), str(partial), inline_byte=inline_byte, crossline_byte=crossline_byte,
-                                  two_d=two_d, cdp_byte=cdp_byte, sample_unit=sample_unit, progress=progress)
+                                  two_d=two_d, cdp_byte=cdp_byte, sample_unit=sample_unit,
+                                  little_endian=info.little_endian, progress=progress, started=started,
+                                  source_label=label)
         except vds.ImportFailed as exc:
             raise InputError(str(exc), log=exc.log) from exc
         os.replace(partial, final)
-        header = (f"Source {path.name}: {info.traces} traces of {info.samples_per_trace} samples "
+        header = (f"Source {label}: {info.traces} traces of {info.samples_per_trace} samples "
                   f"({info.sample_format_name}, {info.byte_order}), interval {info.sample_interval_us} µs.")
         survey = _survey_create(url=str(final), name=name, description=description, created_by=created_by,
                                 imported=True, source_segy=str(path), source_sha256=file_sha256(path),
                                 import_log=header + "\n" + log, ground_truth=ground_truth)
-    except BaseException:
+    except BaseException as exc:
         vds.close(str(final))
         for leftover in (partial, final):
             if leftover.exists():
                 shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        if isinstance(exc, InputError):  # OpenVDS's words may name the server's paths
+            for server_path, shown in ((str(partial), partial.name), (str(final), final.name), (str(path), label)):
+                exc.message = exc.message.replace(server_path, shown)
+            exc.args = (exc.message,)
         raise
     if survey.live_traces != info.traces:
         survey.import_log += (f"\nNote: the file holds {info.traces} traces but {survey.live_traces} cells of the "
@@ -209,29 +224,10 @@ def survey_import_queue(*, upload: UploadedFile, name: str, description: str = "
 
 
 def survey_import_run(*, survey_import_id: int) -> None:
-    """Run a queued import. Safe to deliver twice: only the first delivery claims the job."""
-    claimed = SurveyImport.objects.filter(pk=survey_import_id, status=SurveyImport.Status.PENDING).update(
-        status=SurveyImport.Status.RUNNING)
-    if not claimed:
-        return
-    job = SurveyImport.objects.get(pk=survey_import_id)
+    """Run a queued import (``seismic.import_jobs``: claimed once, under a lease a sweep can take back)."""
+    from seismic import import_jobs
 
-    def progress(percent: float) -> None:
-        SurveyImport.objects.filter(pk=job.pk).update(progress=percent)
-
-    try:
-        survey = survey_import_segy(path=job.source_path, name=job.name, description=job.description,
-                                    created_by=job.created_by, progress=progress, **job.options)
-    except Exception as exc:
-        message = exc.message if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
-        log = getattr(exc, "details", {}).get("log", "") if isinstance(exc, InputError) else ""
-        SurveyImport.objects.filter(pk=job.pk).update(status=SurveyImport.Status.FAILED, error=message, log=log,
-                                                      finished_at=timezone.now())
-        Path(job.source_path).unlink(missing_ok=True)
-        return
-    SurveyImport.objects.filter(pk=job.pk).update(status=SurveyImport.Status.SUCCEEDED, progress=100.0,
-                                                  survey=survey, log=survey.import_log,
-                                                  finished_at=timezone.now())
+    import_jobs.survey_import_run(survey_import_id=survey_import_id)
 
 
 def survey_get(*, survey_id: int) -> Survey:

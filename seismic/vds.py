@@ -15,11 +15,14 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import openvds
+
+from vifsite import childproc
 
 SAMPLE, CROSSLINE, INLINE = "sample", "crossline", "inline"
 # Axis names SEGYImport writes, by dimension: 0 is the fastest (samples).
@@ -291,39 +294,55 @@ def segy_import(
     two_d: bool = False,
     cdp_byte: int = 21,
     sample_unit: str = "ms",
+    little_endian: bool = False,
     progress: Any = None,
+    started: Callable[[int], None] | None = None,
+    source_label: str = "",
 ) -> str:
     """Run SEGYImport from ``source`` to the VDS file ``destination``; return its log.
 
-    ``progress`` is called with the percentage done as SEGYImport reports it. Warnings that leave
-    a wrong volume behind (an inconsistent file size) are treated as failures.
+    ``progress`` is called with the percentage done as SEGYImport reports it, ``started`` with its pid.
+    SEGYImport dies with this process (see ``childproc``). Warnings that leave a wrong volume behind
+    (an inconsistent file size) are treated as failures. Messages and log name the source by
+    ``source_label`` (the user's file name) and the destination by its file name: never a server path.
     """
     command = [tool_path("SEGYImport"), "--vdsfile", destination, "--disable-print-text-header",
                "--sample-unit", sample_unit]
+    if little_endian:
+        command.append("--little-endian")
     if two_d:
         command += ["--2d", "--header-field", f"EnsembleNumber={cdp_byte}:4"]
     else:
         command += ["--header-field", f"InlineNumber={inline_byte}:4",
                     "--header-field", f"CrosslineNumber={crossline_byte}:4"]
     command.append(source)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = childproc.spawn(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks: list[bytes] = []
     assert process.stdout is not None
     last = -1.0
-    while True:
-        chunk = process.stdout.read1(4096)  # type: ignore[attr-defined]
-        if not chunk:
-            break
-        chunks.append(chunk)
-        if progress is not None:
-            found = _PROGRESS.findall(chunk)
-            if found:
-                value = float(found[-1])
-                if value >= last + 1 or value == 100.0:
-                    last = value
-                    progress(value)
+    try:
+        if started is not None:
+            started(process.pid)
+        while True:
+            chunk = process.stdout.read1(4096)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if progress is not None:
+                found = _PROGRESS.findall(chunk)
+                if found:
+                    value = float(found[-1])
+                    if value >= last + 1 or value == 100.0:
+                        last = value
+                        progress(value)
+    except BaseException:  # a failing callback, an interrupt: SEGYImport must not outlive the call
+        process.kill()
+        process.wait()
+        raise
     code = process.wait()
     log = _PROGRESS.sub(b"", b"".join(chunks)).decode("utf-8", "replace")
+    log = log.replace(destination, os.path.basename(destination)).replace(source, source_label or
+                                                                          os.path.basename(source))
     log = "\n".join(line.rstrip() for line in log.splitlines() if line.strip())
     problems = [line for line in log.splitlines()
                 if line.startswith("[") or "Warning: File size is inconsistent" in line or "rror" in line]

@@ -128,8 +128,9 @@ def test_review_pages_tell_a_logged_in_non_reviewer_why_they_are_refused(client,
 def test_reviewers_senior_reviewers_and_staff_see_every_review_page(client, django_user_model, item, role):
     client.force_login(person(django_user_model, "ron", group=None if role == "staff" else role,
                               staff=role == "staff"))
+    post_only = {reverse("review:bulk"), reverse("review:release", kwargs={"escalation_id": item})}
     for url in review_urls_for(item):
-        assert client.get(url).status_code == 200, url
+        assert client.get(url).status_code == (405 if url in post_only else 200), url
     assert reverse("review:queue") in client.get(reverse("seismic:survey-list")).content.decode()
 
 

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from vifsite import childproc
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -57,7 +59,9 @@ class Runner:
             signal.signal(signum, self._on_signal)
         for name, command in self.programs.items():
             # A session of its own: a terminal's Ctrl-C or a group signal reaches only the runner.
-            self.processes[name] = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
+            # And it is told to stop (SIGINT) should the runner itself be killed outright.
+            self.processes[name] = subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True,
+                                                    preexec_fn=childproc.die_with_parent(signal.SIGINT))
             print(f"runner: {name} started (pid {self.processes[name].pid})", file=sys.stderr, flush=True)
         while not self.stop_requested:
             for name, process in self.processes.items():

@@ -158,11 +158,20 @@ STATIC_URL = "static/"
 import plotly as _plotly  # noqa: E402
 
 STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/plotly", Path(_plotly.__file__).parent / "package_data")]
+# The section plot needs only plotly.js's cartesian traces: its partial bundle (a third of the size) comes pinned
+# from package-lock.json (`make venv` runs npm ci); without it the plot falls back to the full bundle above.
+_PLOTLY_CARTESIAN = BASE_DIR / "node_modules" / "plotly.js-cartesian-dist-min"
+if (_PLOTLY_CARTESIAN / "plotly-cartesian.min.js").is_file():
+    STATICFILES_DIRS.append(("vendor/plotly-cartesian", _PLOTLY_CARTESIAN))
+    VIFSITE_SECTION_PLOTLY_JS = "vendor/plotly-cartesian/plotly-cartesian.min.js"
+else:
+    VIFSITE_SECTION_PLOTLY_JS = "vendor/plotly/plotly.min.js"
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start without it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names (collectstatic writes the manifest) are served by whitenoise with a year's max-age.
+    "staticfiles": {"BACKEND": "vifsite.storage.StaticStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
 # Uploads of SEG-Y files go to disk, never to memory.
@@ -239,6 +248,9 @@ else:
 # --- Seismic ----------------------------------------------------------------------------------
 VIFSITE_SURVEY_DIR = DATA_DIR / "surveys"
 VIFSITE_UPLOAD_DIR = DATA_DIR / "uploads"
+# A running import renews its lease every quarter of this; a job silent for longer (its worker killed, or hung)
+# is taken back by the sweep (each minute, and whenever a worker starts) and retried once.
+VIFSITE_IMPORT_LEASE_S = env_int("VIFSITE_IMPORT_LEASE_S", 60, minimum=2)
 # Local folders a .vds may be registered from (the data directory always counts).
 VIFSITE_VDS_ROOTS = [str(DATA_DIR)] + env_list("VIFSITE_VDS_ROOTS", [])
 # Hosts ("host" or "host:port") volume URLs may name although they resolve to private addresses: the site's
@@ -294,6 +306,8 @@ VIFSITE_REVIEW_WEBHOOKS = env_list("VIFSITE_REVIEW_WEBHOOKS", [])
 # operator's internal receiver). Any other callback must be https to a public host.
 VIFSITE_CALLBACK_HTTP_HOSTS = env_list("VIFSITE_CALLBACK_HTTP_HOSTS", [])
 VIFSITE_CALLBACK_MAX_ATTEMPTS = env_int("VIFSITE_CALLBACK_MAX_ATTEMPTS", 6, minimum=1)
+# Opening a review item reserves it for its reviewer this long (renewed on each visit, released on leaving).
+VIFSITE_REVIEW_RESERVATION_MINUTES = env_int("VIFSITE_REVIEW_RESERVATION_MINUTES", 15, minimum=1)
 VIFSITE_SITE_URL = env_str("VIFSITE_SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {

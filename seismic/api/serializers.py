@@ -179,7 +179,7 @@ class SurveyImportOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = SurveyImport
         fields = ["id", "name", "status", "progress", "error", "survey", "original_filename", "options",
-                  "created_at", "finished_at"]
+                  "attempts", "created_at", "finished_at"]
 
 
 class SurveyRegisterInputSerializer(serializers.Serializer):

@@ -1,28 +1,106 @@
-// An item's section as an interactive heatmap in survey coordinates, with the windows the
-// interpretation names and the anomalies the detector finds drawn on it.
+// An item's page: choosing and recording a decision (keys, the revise box, Enter never submits), findings
+// shown on the section plot, the keys dialog, and the reservation released on leaving.
 (function () {
-  const config = JSON.parse(document.getElementById("plot-config").textContent);
-  const target = document.getElementById("section-plot");
-  if (!target || typeof Plotly === "undefined") return;
-  fetch(config.dataUrl, {credentials: "same-origin"}).then((r) => r.json()).then((d) => {
-    if (d.error) { target.textContent = d.error; return; }
-    const shapes = [];
-    for (const a of d.anomalies) {
-      shapes.push({type: "rect", x0: a[d.x.name][0], x1: a[d.x.name][1], y0: a[d.y.name][0], y1: a[d.y.name][1],
-                   line: {color: "lime", width: 2}});
+  "use strict";
+  const config = JSON.parse(document.getElementById("item-config").textContent);
+  const claim = JSON.parse(document.getElementById("claim-text").textContent);
+  const form = document.getElementById("decision-form");
+  const dialog = document.getElementById("keys-dialog");
+
+  // --- Findings: highlight the quoted words and show the finding's window on the plot -------------------
+  const plot = document.querySelector("[data-section-plot]") || document.getElementById("section-plot");
+  document.querySelectorAll(".finding-button").forEach((button) => {
+    button.addEventListener("click", () => {
+      const index = button.dataset.finding;
+      document.querySelectorAll(".finding-mark.active, .finding.active").forEach((el) => el.classList.remove("active"));
+      const mark = document.getElementById(`claim-span-${index}`);
+      if (mark) mark.classList.add("active");
+      button.closest(".finding").classList.add("active");
+      const windows = JSON.parse(button.dataset.windows || "[]");
+      if (plot && windows.length) {
+        plot.dispatchEvent(new CustomEvent("section-plot:show-window",
+          {detail: {windows: windows.map((w) => ({axis: w.axis, range: w.range})), finding: Number(index)}}));
+      }
+    });
+  });
+
+  // --- The decision form ----------------------------------------------------------------------------
+  if (form) {
+    const box = form.querySelector("[data-revise-box]");
+    const revised = document.getElementById("revised_text");
+    const radios = Array.from(form.querySelectorAll("input[name=decision]"));
+    const chosen = () => (radios.find((r) => r.checked) || {}).value || "";
+    // The revised text is only for a revision: hidden and not sent otherwise.
+    const sync = () => {
+      const revise = chosen() === "revise";
+      box.hidden = !revise;
+      revised.disabled = !revise;
+    };
+    radios.forEach((r) => r.addEventListener("change", sync));
+    sync();
+    document.getElementById("start-from-claim").addEventListener("click", () => {
+      if (revised.value.trim() && !window.confirm("Replace what you typed with the claim?")) return;
+      revised.value = claim;
+      revised.focus();
+    });
+    // Enter in a one-line field never submits (the disabled default button stops it without scripts too).
+    form.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.ctrlKey && !event.metaKey && event.target.tagName === "INPUT") {
+        event.preventDefault();
+      }
+    });
+    form.addEventListener("submit", () => {
+      form.querySelectorAll("button[type=submit]").forEach((b) => { b.dataset.busy = "1"; });
+    });
+    const choose = (value) => {
+      const radio = radios.find((r) => r.value === value);
+      if (!radio) return;
+      radio.checked = true;
+      radio.focus();
+      sync();
+      if (value !== "approve") document.getElementById(value === "revise" ? "revised_text" : "comment").focus();
+    };
+    window.reviewItemChoose = choose;
+  }
+
+  // --- Keys -----------------------------------------------------------------------------------------
+  const KEYS = {a: "approve", r: "reject", e: "revise", m: "needs_analysis"};
+  const typing = (el) => el && (el.isContentEditable || ["TEXTAREA", "SELECT"].includes(el.tagName) ||
+    (el.tagName === "INPUT" && !["radio", "checkbox", "button", "submit"].includes(el.type)));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      if (form) {
+        event.preventDefault();
+        form.requestSubmit(document.getElementById("decide-next"));
+      }
+      return;
     }
-    for (const w of d.windows) {
-      if (w.axis === d.x.name) shapes.push({type: "rect", xref: "x", yref: "paper", x0: w.range[0] - 0.5,
-        x1: w.range[1] + 0.5, y0: 0, y1: 1, line: {color: "orange", width: 2, dash: "dot"}});
-      if (w.axis === d.y.name) shapes.push({type: "rect", xref: "paper", yref: "y", x0: 0, x1: 1,
-        y0: w.range[0], y1: w.range[1] || w.range[0], line: {color: "orange", width: 2, dash: "dot"}});
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
+    if (dialog && dialog.open) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      dialog.showModal();
+    } else if (event.key === "j" && config.nextUrl) {
+      window.location.href = config.nextUrl;
+    } else if (event.key === "k" && config.previousUrl) {
+      window.location.href = config.previousUrl;
+    } else if (form && KEYS[event.key]) {
+      event.preventDefault();
+      window.reviewItemChoose(KEYS[event.key]);
     }
-    const limit = Math.max(...d.z.flat().map(Math.abs)) || 1;
-    Plotly.newPlot(target, [{type: "heatmap", x: d.x.values, y: d.y.values, z: d.z, colorscale: "RdBu",
-                             zmin: -limit, zmax: limit, reversescale: true}],
-                   {title: d.title, shapes: shapes, xaxis: {title: d.x.name},
-                    yaxis: {title: `${d.y.name} ${d.y.unit || ""}`, autorange: d.y.name === "sample" ? "reversed" : true},
-                    margin: {t: 40}}, {responsive: true});
-    target.dataset.rendered = "1";
-  }).catch(() => { target.textContent = "The section could not be loaded; see the PNG."; });
+  });
+  document.getElementById("show-keys").addEventListener("click", () => dialog.showModal());
+
+  // --- The reservation: given up when the reviewer leaves the page ---------------------------------
+  if (config.releaseUrl && navigator.sendBeacon) {
+    const token = form ? form.querySelector("input[name=csrfmiddlewaretoken]").value : "";
+    let sent = false;
+    window.addEventListener("pagehide", () => {
+      if (sent || (form && form.querySelector("button[data-busy]"))) return;  // deciding releases it anyway
+      const body = new FormData();
+      body.append("csrfmiddlewaretoken", token);
+      sent = navigator.sendBeacon(config.releaseUrl, body);
+    });
+    window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
+  }
 })();

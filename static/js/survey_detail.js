@@ -3,7 +3,8 @@
   const config = JSON.parse(document.getElementById("survey-config").textContent);
   const form = document.getElementById("section-form");
   const errorBox = document.getElementById("section-error");
-  const image = document.getElementById("section-image");
+  const imageLink = document.getElementById("section-image-link");
+  const plot = document.getElementById("section-plot");
   const table = document.getElementById("section-stats");
   const provenance = document.getElementById("section-provenance");
   const middle = (axis) => axis[0] + Math.floor((axis[1] - axis[0]) / (axis[2] || 1) / 2) * (axis[2] || 0);
@@ -25,6 +26,12 @@
     return tr;
   }
 
+  // The section plot (section_plot.js) loads deferred: hand it the URL however far it has got.
+  function showPlot(url) {
+    if (window.SectionPlot) window.SectionPlot.mount(plot).load(url);
+    else plot.dataset.url = url;
+  }
+
   async function show(event) {
     if (event) event.preventDefault();
     errorBox.hidden = true;
@@ -36,9 +43,10 @@
       errorBox.hidden = false;
       return;
     }
-    image.src = body.image_url;
-    image.hidden = false;
-    table.replaceChildren();
+    imageLink.href = body.image_url;
+    imageLink.hidden = false;
+    showPlot(`${config.plotUrl}${form.section_type.value}/${form.section_number.value}/plot.json`);
+    table.querySelectorAll("tr").forEach((tr) => tr.remove());
     const s = body.statistics;
     for (const key of ["count", "live_traces", "dead_traces", "min", "max", "mean", "median", "std", "rms",
                        "zero_crossings", "data_range", "coefficient_of_variation", "dominant_frequency_hz",

@@ -80,12 +80,12 @@ def watch_and_decide(browsers, item, base_watch, base_decide):
     decider.click(f"#item-{item} a")
     decider.wait_for_function("document.getElementById('section-plot').dataset.rendered === '1'")
     assert decider.locator("#section-plot .main-svg").count() > 0  # plotly drew the heatmap
-    assert "high_stakes" in decider.inner_text("body")
+    assert "High stakes" in decider.inner_text("body")  # reasons in words
     decider.check("input[value=approve]")
     decider.click("#decide")
-    decider.wait_for_selector("text=Decision recorded.")
-    # The other reviewer's open queue drops the item without a reload.
-    watcher.wait_for_selector(f"#item-{item}", state="detached", timeout=10_000)
+    decider.wait_for_selector("#final-decision")
+    # The other reviewer's open queue marks the item as gone without a reload (rows never move under the eyes).
+    watcher.wait_for_selector(f"#item-{item}.gone", timeout=10_000)
 
 
 def test_a_reviewer_approves_and_the_item_leaves_another_reviewers_queue_live(browsers, tmp_path):
@@ -132,7 +132,7 @@ def test_the_example_agent_loop_runs_to_a_human_decision(tmp_path):
                 manage(url, tmp_path, "shell", "-v", "0", "-c",
                        "from django.contrib.auth.models import User; from review import services; "
                        f"services.escalation_decide(escalation_id={escalation}, "
-                       "reviewer=User.objects.get(username='rita'), decision='revise', "
+                       "reviewer=User.objects.get(username='rita'), decision='revise', comment='hedged', "
                        "revised_text='A possible bright interval; gas is not established.')")
         assert agent.wait(timeout=60) == 0, agent.stderr.read()
         output = "".join(lines)

@@ -42,9 +42,10 @@ def test_a_geophysicist_logs_in_and_reads_a_section(site, browser_page):
     page.fill("input[name=password]", "a-long-password-1")
     page.click("button[type=submit]")
     page.click(f"text={survey.name}")
-    # The page's script asks the API for the middle inline and shows its picture and statistics.
+    # The page's script asks the API for the middle inline and shows its plot, statistics and PNG link.
     page.wait_for_selector("#section-stats tr")
-    page.wait_for_function("document.getElementById('section-image').naturalWidth > 0")
+    page.wait_for_selector('#section-plot[data-state="ready"]')
+    assert page.get_attribute("#section-image-link", "href").endswith("/image.png")
     stats_text = page.inner_text("#section-stats")
     assert "dominant_frequency_hz" in stats_text and "live_traces" in stats_text
     assert "Extraction" in page.inner_text("#section-provenance")

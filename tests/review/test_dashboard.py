@@ -82,9 +82,10 @@ def test_an_item_page_shows_the_claim_and_takes_a_decision(client, rita, agent, 
     item = result["escalation"]["id"]
     client.force_login(rita)
     page = client.get(reverse("review:item", kwargs={"escalation_id": item})).content.decode()
-    assert "numeric" in page and "verifies" in page and "ABSTAIN" in page and 'id="decision-form"' in page
+    assert "A number the data do not show" in page and "verifies" in page and "the gate abstained" in page
+    assert 'id="decision-form"' in page and " checked" not in page  # nothing chosen for the reviewer
     data = client.get(reverse("review:section-data", kwargs={"escalation_id": item})).json()
-    assert data["x"]["name"] == "crossline" and len(data["z"]) == len(data["y"]["values"])
+    assert data["x"]["name"] == "crossline" and data["z"]["rows"] == data["y"]["count"]
     response = client.post(reverse("review:item", kwargs={"escalation_id": item}),
                            {"decision": "reject", "comment": "the RMS is wrong", "version": "2",
                             "reviewer_confidence": "0.9"})

@@ -157,7 +157,10 @@ def test_claiming_is_first_come_and_a_revision_needs_text(agent, f3, rita, sam):
     assert lost.status_code == 409 and "assigned to rita" in lost.json()["detail"]
     url = reverse("api:review:escalation-decision", kwargs={"escalation_id": item})
     assert rita[1].post(url, {"decision": "revise"}, format="json").status_code == 400
-    revised = rita[1].post(url, {"decision": "revise", "revised_text": "A possible bright interval."},
+    assert "Say what you changed" in rita[1].post(url, {"decision": "revise", "revised_text": "A possible bright "
+                                                   "interval."}, format="json").json()["detail"]
+    revised = rita[1].post(url, {"decision": "revise", "revised_text": "A possible bright interval.",
+                                 "comment": "gas is not established"},
                            format="json").json()
     assert revised["status"] == "revised" and Outcome.objects.get().note == "A possible bright interval."
     assert [e.to_status for e in EscalationEvent.objects.filter(escalation_id=item)] == \

@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 from io import BytesIO
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -220,6 +222,21 @@ def test_a_bad_upload_fails_its_import_and_registers_nothing(manager_agent, tmp_
     assert job.status == "failed" and "Not a SEG-Y file" in job.error
     assert not Survey.objects.exists()
     assert not __import__("pathlib").Path(job.source_path).exists()
+
+
+def test_an_import_error_names_the_uploaded_file_never_the_server_path(manager_agent, segy_dir, settings,
+                                                                       django_capture_on_commit_callbacks):
+    upload = SimpleUploadedFile("my survey.sgy", (segy_dir / "f3.sgy").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):  # swapped key bytes: SEGYImport refuses, in its words
+        response = manager_agent.post(reverse("api:seismic:survey-import-create"),
+                                      {"file": upload, "name": "swapped", "inline_byte": 193, "crossline_byte": 189},
+                                      format="multipart")
+    status = manager_agent.get(reverse("api:seismic:survey-import-detail", args=[response.json()["id"]]))
+    job = SurveyImport.objects.get()
+    assert status.json()["status"] == "failed"
+    assert "my survey.sgy: Primary key values are not sorted" in status.json()["error"]
+    server_paths = (str(settings.VIFSITE_UPLOAD_DIR), str(settings.VIFSITE_SURVEY_DIR), Path(job.source_path).name)
+    assert not any(path in status.content.decode() or path in job.log for path in server_paths)
 
 
 def test_upload_options_are_validated_before_anything_is_stored(manager_agent, segy_dir):

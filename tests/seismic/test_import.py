@@ -1,6 +1,8 @@
 """Importing SEG-Y: what a good file registers, and that a bad one registers nothing."""
 
+import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +155,57 @@ def test_the_planted_fault_offsets_reflectors_by_its_throw():
     lag_ms = lags[int(np.argmax(corr))] * spec.sample_interval_ms
     assert lag_ms == pytest.approx(fault["throw_ms"], abs=spec.sample_interval_ms)
     assert fault["throw_ms"] == 28.0
+
+
+@pytest.mark.django_db
+def test_a_little_endian_file_is_imported_bit_exact(tmp_path, segy_dir):
+    path = tmp_path / "f3_little.sgy"
+    with segyio.open(str(segy_dir / "f3.sgy")) as f:
+        spec = segyio.tools.metadata(f)
+        spec.endian = "little"
+        with segyio.create(str(path), spec) as g:
+            g.text[0], g.bin, g.header, g.trace = f.text[0], f.bin, f.header, f.trace
+        cube = segyio.tools.cube(f)
+    assert path.read_bytes()[3224:3226] == b"\x03\x00"  # sample format 3, least significant byte first
+    survey = services.survey_import_segy(path=path, name="f3 little")
+    assert "(2-byte integer, little-endian)" in survey.import_log
+    assert (survey.inline_first, survey.crossline_first, survey.sample_count) == (111, 875, 75)
+    assert survey.data_sha256 == hashlib.sha256(np.ascontiguousarray(cube, dtype="<f4").tobytes()).hexdigest()
+    section = services.section_read(survey=survey, kind="crossline", number=880)
+    np.testing.assert_array_equal(section.data, cube[:, 880 - 875, :])
+
+
+def _f3_with(segy_dir: Path, tmp_path: Path, edit: Callable[[bytearray, Callable[[int], int]], None]) -> Path:
+    content = bytearray((segy_dir / "f3.sgy").read_bytes())
+    edit(content, lambda trace: 3600 + trace * (240 + 75 * 2))
+    path = tmp_path / "edited.sgy"
+    path.write_bytes(bytes(content))
+    return path
+
+
+def _random_traces(content: bytearray, _: Callable[[int], int]) -> None:
+    content[3600:] = np.random.default_rng(1).bytes(len(content) - 3600)
+
+
+def _middle_trace_longer(content: bytearray, at: Callable[[int], int]) -> None:
+    content[at(207) + 114:at(207) + 116] = (76).to_bytes(2, "big")
+
+
+def _last_trace_on_inline_1(content: bytearray, at: Callable[[int], int]) -> None:
+    content[at(413) + 188:at(413) + 192] = (1).to_bytes(4, "big")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("edit,message", [
+    (_random_traces, ("trace 1 of 414 has inline number -?[0-9]+ at bytes 189-192 of its header, which is no "
+                      "inline number: the bytes after the file header are not SEG-Y traces")),
+    (_middle_trace_longer, (r"the trace headers disagree on the number of samples per trace \(bytes 115-116\): 462 "
+                            "in trace 1, 76 in trace 208, 462 in trace 414")),
+    (_last_trace_on_inline_1, ("The traces are not in inline order: the inline numbers at bytes 189-192 are 111 in "
+                               "trace 1, 122 in trace 208, 1 in trace 414 of 414")),
+])
+def test_trace_headers_that_are_not_seg_y_are_named_not_reported_as_unsorted(tmp_path, segy_dir, edit, message):
+    with pytest.raises(InputError, match=message) as caught:
+        services.survey_import_segy(path=_f3_with(segy_dir, tmp_path, edit), name="edited")
+    assert "SEGYImport could not import" not in caught.value.message  # refused before SEGYImport ran
+    assert not Survey.objects.exists() and not list(Path(settings.VIFSITE_SURVEY_DIR).glob("edited-*"))

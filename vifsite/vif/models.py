@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from vifsite.appendonly import AppendOnlyModel
+from vifsite.appendonly import AppendOnlyModel, AppendOnlyQuerySet
 
 
 class AgentKey(AbstractAPIKey):
@@ -212,16 +212,39 @@ class GateEvent(AppendOnlyModel):
         ordering = ["-id"]
 
 
+class OutcomeQuerySet(AppendOnlyQuerySet):
+    def current(self) -> OutcomeQuerySet:
+        """One label per witness: the outcomes no later outcome supersedes."""
+        return self.filter(superseded_by__isnull=True)
+
+    def unbiased(self) -> OutcomeQuerySet:
+        """Labels calibration may learn from: random calibration samples, labels from checkers or the API,
+        and a reviewer's decision that superseded such a label (the witness was in this set already; only
+        its label got better). Human decisions on escalated items alone would teach calibration about
+        low-confidence outputs only."""
+        return self.filter(models.Q(calibration_sample=True) | ~models.Q(source=Outcome.Source.HUMAN)
+                           | models.Q(supersedes__isnull=False))
+
+
 class Outcome(AppendOnlyModel):
     """Whether a witnessed output turned out correct: the label calibration and κ learn from.
-    Copies the witness's model, criticality and confidence so calibration is one GROUP BY."""
+    Copies the witness's model, criticality and confidence so calibration is one GROUP BY.
+
+    One current label per witness: a reviewer's decision (source "human") on a witness an automatic checker
+    labelled already is a new row that ``supersedes`` the automatic one, which stays as history. Readers
+    take ``Outcome.objects.current()``."""
 
     class Source(models.TextChoices):
         HUMAN = "human"
         API = "api"
         AUTOMATIC = "automatic"
 
-    witness = models.OneToOneField(Witness, on_delete=models.PROTECT, related_name="outcome", to_field="vif_id")
+    objects = OutcomeQuerySet.as_manager()
+
+    witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="outcomes", to_field="vif_id")
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
+        help_text="The automatic label this reviewer's decision replaces (kept as history).")
     correct = models.BooleanField()
     source = models.CharField(max_length=10, choices=Source.choices)
     recorded_by = models.CharField(max_length=200)
@@ -240,6 +263,8 @@ class Outcome(AppendOnlyModel):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["witness"], condition=models.Q(supersedes__isnull=True),
+                                               name="one_first_outcome_per_witness")]
         indexes = [
             # Covers the calibration report's single GROUP BY pass, so it never reads the table itself.
             models.Index(fields=["model_id", "model_version", "criticality", "confidence_method", "created_day",

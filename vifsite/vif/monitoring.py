@@ -22,7 +22,6 @@ KAPPA_FAILURE_ALERT = 0.10
 CONFIDENCE_DROP_ALERT = 0.05  # absolute drop of the average below its 7-day baseline …
 CONFIDENCE_DROP_SIGMAS = 3.0  # … and beyond this many standard errors
 CUSUM_DAYS = 30
-UNBIASED = Q(calibration_sample=True) | ~Q(source=Outcome.Source.HUMAN)
 MAX_WINDOW_DAYS = 3650  # ten years back: enough for any report, and `now - window` can never overflow a datetime
 
 
@@ -50,7 +49,7 @@ def calibration_report(*, model: str | None = None, model_version: str | None = 
     now = timezone.now()
     # Unbiased labels only: random calibration samples, and labels from checkers or the API. Human
     # decisions on escalated items would teach calibration about low-confidence outputs alone.
-    outcomes: QuerySet[Outcome] = Outcome.objects.filter(UNBIASED)
+    outcomes: QuerySet[Outcome] = Outcome.objects.current().unbiased()
     if model:
         outcomes = outcomes.filter(model_id=model)
     if model_version:
@@ -85,7 +84,8 @@ def calibration_report(*, model: str | None = None, model_version: str | None = 
         "filters": {"model": model, "model_version": model_version, "criticality": criticality, "window": window,
                     "samples_only": samples_only},
         "labels": "calibration samples only" if samples_only else
-                  "calibration samples and checker/API labels (human decisions on escalated items are excluded)",
+                  ("calibration samples and checker/API labels (human decisions on escalated items are excluded, "
+                   "unless they replaced a checker's label)"),
         "bin_convention": "equal-width, right-closed (e_{k-1}, e_k], first bin [0, e_1]; confidences in millionths",
         **overall,
         "by_group": groups,
@@ -134,7 +134,7 @@ def cusum_by_criticality() -> dict[str, dict[str, Any]]:
         kappa = kappas.get(tier)
         if kappa is None or kappa >= 1:
             continue
-        errors = [not correct for correct in Outcome.objects.filter(
+        errors = [not correct for correct in Outcome.objects.current().filter(
             criticality=tier, gate_passed=True, created_at__gte=since).order_by("created_at", "id")
             .values_list("correct", flat=True)]
         result[tier] = calibration.bernoulli_cusum(errors, p0=max(1e-4, 1 - kappa), h=settings.VIFSITE_CUSUM_H)
@@ -185,9 +185,9 @@ def metrics_report(*, window: str = "24h") -> dict[str, Any]:
                            "message": f"Average confidence {average:.3f} is {drop:.3f} below its 7-day baseline "
                                       f"{base_average:.3f}."})
     degrading = []
-    for model_id in (Outcome.objects.filter(created_at__gte=now - timedelta(days=1)).order_by()
+    for model_id in (Outcome.objects.current().filter(created_at__gte=now - timedelta(days=1)).order_by()
                      .values_list("model_id", flat=True).distinct()[:50]):
-        model_outcomes = Outcome.objects.filter(model_id=model_id)
+        model_outcomes = Outcome.objects.current().filter(model_id=model_id)
         check = calibration.degradation(
             outcome_histogram(model_outcomes.filter(created_at__gte=now - timedelta(days=1))),
             outcome_histogram(model_outcomes.filter(created_at__gte=now - timedelta(days=7))),

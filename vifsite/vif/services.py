@@ -151,10 +151,7 @@ def current_ece(model_id: str) -> float | None:
     cached = cache.get(key)
     if cached is not None:
         return None if cached == "none" else cached
-    from django.db.models import Q
-
-    unbiased = Q(calibration_sample=True) | ~Q(source=Outcome.Source.HUMAN)
-    hist = outcome_histogram(Outcome.objects.filter(unbiased, model_id=model_id))
+    hist = outcome_histogram(Outcome.objects.current().unbiased().filter(model_id=model_id))
     value = None
     if hist.n >= settings.VIFSITE_CALIBRATION_MIN_SAMPLES:
         value = calibration.ece(hist, settings.VIFSITE_CALIBRATION_BINS)
@@ -292,7 +289,7 @@ def witness_record_tool(*, tool_id: str, parameters: Mapping[str, Any], result_h
 
 def witness_get(*, vif_id: Any) -> Witness:
     try:
-        return Witness.objects.select_related("outcome").get(vif_id=uuid.UUID(str(vif_id)))
+        return Witness.objects.get(vif_id=uuid.UUID(str(vif_id)))
     except (ValueError, Witness.DoesNotExist):
         raise NotFound(f"No witness with vif_id {vif_id}.") from None
 
@@ -300,25 +297,30 @@ def witness_get(*, vif_id: Any) -> Witness:
 # --- Outcomes -------------------------------------------------------------------------------------
 
 def outcome_record(*, witness: Witness, correct: bool, source: str, recorded_by: str, note: str = "") -> Outcome:
-    """Label a witness correct or not, once. The writer of a witness cannot label it."""
+    """Label a witness correct or not, once. The writer of a witness cannot label it. A reviewer's decision
+    (source "human") on a witness an automatic checker labelled supersedes that label: the automatic row
+    stays as history, the human one is the label calibration and κ use."""
     if witness.operation != Witness.Operation.LLM or witness.confidence_micros is None:
         raise InputError("Only AI operations with a confidence can be labelled; tool calls are checked by replay.")
     if recorded_by == witness.writer:
         raise InputError("The writer of a witness cannot label its own output.")
     if witness.retired_at is not None:
         raise InputError("This witness is retired to hashes only; it can no longer be labelled.")
+    existing = Outcome.objects.current().filter(witness=witness).first()
+    supersedes = (existing if existing is not None and source == Outcome.Source.HUMAN
+                  and existing.source == Outcome.Source.AUTOMATIC else None)
     try:
         now = timezone.now()
         with transaction.atomic():
             outcome = Outcome.objects.create(
-                witness=witness, correct=correct, source=source, recorded_by=recorded_by, note=note,
+                witness=witness, correct=correct, source=source, supersedes=supersedes, recorded_by=recorded_by, note=note,
                 created_at=now, created_day=now.date(), model_id=witness.model_id, model_version=witness.model_version,
                 criticality=witness.task_criticality, domain=witness.domain,
                 confidence_micros=witness.confidence_micros, confidence_method=witness.confidence_method,
                 gate_passed=witness.kappa_gate_passed, calibration_sample=witness.calibration_sample,
             )
     except IntegrityError:
-        existing = Outcome.objects.get(witness=witness)
+        existing = Outcome.objects.current().get(witness=witness)
         raise Conflict(f"This witness already has an outcome ({'correct' if existing.correct else 'incorrect'}, "
                        f"by {existing.recorded_by}).", outcome={"correct": existing.correct,
                                                               "recorded_by": existing.recorded_by}) from None
@@ -332,7 +334,7 @@ def kappa_suggestions_compute() -> list[KappaSuggestion]:
     calibration samples only (never items reviewed because they were escalated)."""
     rows: dict[tuple[str, str, str, str], list[tuple[int, bool]]] = {}
     for tier, domain, model_id, version, micros, correct in (
-            Outcome.objects.filter(calibration_sample=True).exclude(criticality="")
+            Outcome.objects.current().filter(calibration_sample=True).exclude(criticality="")
             .values_list("criticality", "domain", "model_id", "model_version", "confidence_micros", "correct")
             .iterator(chunk_size=5000)):
         rows.setdefault((tier, domain, model_id, version), []).append((micros, correct))

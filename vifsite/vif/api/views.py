@@ -67,7 +67,7 @@ def witness_dict(witness: Witness) -> dict[str, Any]:
                 if witness.sequence > 1 else ledger.signing.GENESIS)
     problem = ledger.check_entry(witness, expected_sequence=witness.sequence, previous_hash=previous or "",
                                  public=ledger.site_key().public)
-    outcome = Outcome.objects.filter(witness=witness).first()
+    outcome = Outcome.objects.current().filter(witness=witness).first()
     return {
         **payload,
         "children": [str(v) for v in witness.children.values_list("vif_id", flat=True)],
