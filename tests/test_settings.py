@@ -57,3 +57,17 @@ def test_a_placeholder_or_weak_secret_refuses_to_start(tmp_path, secret):
 def test_a_malformed_proxy_header_setting_refuses_to_start(tmp_path):
     result = run(tmp_path, "check", VIFSITE_SECURE_PROXY_SSL_HEADER="https")
     assert result.returncode != 0 and "X-Forwarded-Proto: https" in result.stderr
+
+
+def test_processes_starting_together_on_a_new_data_directory_share_one_whole_secret(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("VIFSITE_") and k != "DATABASE_URL"}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_DATA_DIR": str(tmp_path / "new")}
+    code = "from django.conf import settings; print(settings.SECRET_KEY, settings.VIFSITE_WEBHOOK_SECRET)"
+    starting = [subprocess.Popen([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(8)]
+    answers = [process.communicate(timeout=120) for process in starting]
+    assert all(process.returncode == 0 for process in starting), [err for _, err in answers]
+    assert len({out for out, _ in answers}) == 1
+    key, webhook = answers[0][0].split()
+    assert len(key) >= 50 and len(webhook) >= 32
+    assert sorted(p.name for p in (tmp_path / "new").iterdir() if "secret" in p.name) == ["secret_key", "webhook_secret"]

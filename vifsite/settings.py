@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,23 @@ DATA_DIR = env_path("VIFSITE_DATA_DIR", Path("var"), base=BASE_DIR)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-PLACEHOLDER_SECRETS = ("change-me", "changeme", "django-insecure", "secret", "placeholder", "xxx")
+PLACEHOLDER_SECRETS = ("change-me", "changeme", "django-insecure", "placeholder", "your-secret", "secret-key")
+
+
+def _file_secret(path: Path, nbytes: int) -> str:
+    """A secret kept in the data directory, created on first start: written whole to a temporary file and
+    linked into place, so processes starting together all read the same complete secret."""
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        temporary.write_text(secrets.token_urlsafe(nbytes))
+        temporary.chmod(0o600)
+        try:
+            os.link(temporary, path)  # fails if another process got there first: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
 
 
 def _checked_secret(key: str, origin: str) -> str:
@@ -37,10 +54,7 @@ def _secret_key() -> str:
     # One key per data directory, created on first start, so sessions survive restarts
     # without a secret ever being committed.
     key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return _checked_secret(key_file.read_text().strip(), str(key_file))
+    return _checked_secret(_file_secret(key_file, 50), str(key_file))
 
 
 SECRET_KEY = _secret_key()
@@ -291,11 +305,7 @@ def _webhook_secret() -> str:
     configured = env_str("VIFSITE_WEBHOOK_SECRET", "")
     if configured:
         return configured
-    secret_file = DATA_DIR / "webhook_secret"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(32))
-        secret_file.chmod(0o600)
-    return secret_file.read_text().strip()
+    return _file_secret(DATA_DIR / "webhook_secret", 32)
 
 
 # Signs agent callbacks and reviewer webhooks (HMAC-SHA256); give it to whoever verifies them.
