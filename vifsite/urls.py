@@ -16,7 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.Login.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("home/", views.home, name="home"),
     path("api/v1/", include((api_v1, "api"))),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from review.services import is_reviewer
@@ -17,3 +19,12 @@ def home(request: HttpRequest) -> HttpResponseRedirect:
                                                   require_https=request.is_secure()):
         return redirect(target)
     return redirect("review:queue" if is_reviewer(request.user) else "seismic:survey-list")
+
+
+class Login(LoginView):
+    """The login: a ``next`` that is only the site's front door (where a first visit starts) counts as none,
+    so people land where their role works (``home``)."""
+
+    def get_redirect_url(self) -> str:
+        target = super().get_redirect_url()
+        return "" if target in ("/", reverse("seismic:survey-list")) else target

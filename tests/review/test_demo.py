@@ -105,6 +105,9 @@ def people(django_user_model):
 def test_a_reviewer_lands_on_the_queue_and_others_on_the_surveys(client, people):
     assert log_in(client, "rita").redirect_chain[-1][0] == reverse("review:queue")
     client.logout()
+    # A first visit starts at the front door (the login then carries next=/): still the queue for a reviewer.
+    assert log_in(client, "rita", "/").redirect_chain[-1][0] == reverse("review:queue")
+    client.logout()
     assert log_in(client, "pat").redirect_chain[-1][0] == reverse("seismic:survey-list")
 
 
