@@ -21,7 +21,7 @@ CHROMIUM = os.environ.get("VIFSITE_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 RUNS = int(os.environ.get("BENCH_ITEM_RUNS", "5"))
-SETUP = """
+SETUP = f"RUNS = {RUNS}\n" + """
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from review import services
@@ -31,11 +31,13 @@ call_command("make_synthetic_survey", name="bench", size="400x400x500", seed=2)
 User.objects.create_user("rita", "rita@example.com", "pw-rita-12345").groups.add(Group.objects.get(name="reviewers"))
 survey = Survey.objects.get(name="bench")
 _, extraction = seismic.section_extract(survey=survey, kind="inline", number=1200, principal="agent:bench")
-result = services.interpretation_submit(writer="agent:bench", key=None,
-    text="Inline 1200 shows a bright spot at crosslines 2100-2150 and 800-900 ms.", structured=None,
-    extraction_ids=[extraction.pk], model={"model_id": "m"}, signals={"confidence": 0.2}, criticality="routine")
-print(result["escalation"]["id"])
+for _ in range(1 + 2 * RUNS):  # the item measured, then one per decision timed
+    result = services.interpretation_submit(writer="agent:bench", key=None,
+        text="Inline 1200 shows a bright spot at crosslines 2100-2150 and 800-900 ms.", structured=None,
+        extraction_ids=[extraction.pk], model={"model_id": "m"}, signals={"confidence": 0.2}, criticality="routine")
+    print("escalation", result["escalation"]["id"])
 """
+REASON = "The window holds no anomaly."
 # Bytes over the wire: the navigation and every resource (transferSize is 0 for what came from the cache).
 MEASURE = """() => {
   const entries = [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")];
@@ -93,12 +95,14 @@ def main() -> None:
                "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_HTTPS": "false", "VIFSITE_DEBUG": "false",
                "VIFSITE_Q_SYNC": "true"}
         manage(env, "migrate", "--noinput", "-v", "0")
-        item = int(manage(env, "shell", "-v", "0", "-c", SETUP).strip().splitlines()[-1])
+        output = manage(env, "shell", "-v", "0", "-c", SETUP).splitlines()
+        item, *to_decide = [int(line.split()[1]) for line in output if line.startswith("escalation ")]
         manage(env, "collectstatic", "--noinput", "-v", "0")
         port = free_port()
         server = serve(env, port)
         base = f"http://127.0.0.1:{port}"
         first, later = [], []
+        decisions: dict[str, list[tuple[int, float]]] = {"approve": [], "reject": []}
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -112,6 +116,17 @@ def main() -> None:
                     page.wait_for_load_state()
                     first.append(visit(page, f"{base}/review/{item}/"))
                     later.append(visit(page, f"{base}/review/{item}/"))
+                    # Opening an item to its recorded decision, by keyboard only: approve (a, Ctrl+Enter) and
+                    # reject with a reason (r puts the cursor in the comment; the reason; Ctrl+Enter).
+                    for kind, keys in (("approve", ["a"]), ("reject", ["r", *REASON])):
+                        pk = to_decide.pop()
+                        start = time.perf_counter()
+                        page.goto(f"{base}/review/{pk}/")
+                        for key in keys:
+                            page.keyboard.press(key)
+                        with page.expect_navigation():
+                            page.keyboard.press("Control+Enter")
+                        decisions[kind].append((len(keys) + 1, time.perf_counter() - start))
                     context.close()
                 browser.close()
         finally:
@@ -127,6 +142,9 @@ def main() -> None:
 
     report("first visit (empty cache)", first)
     report("later visit (cache kept)", later)
+    for kind, runs in decisions.items():
+        print(f"item page, {kind} by keyboard: {runs[0][0]} keys, {statistics.median(t for _, t in runs):.2f} s from "
+              f"opening the item to the decision recorded and the next page shown (median of {len(runs)})")
 
 
 if __name__ == "__main__":
