@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: venv browser run test bench clean
+.PHONY: venv browser run test typecheck bench clean
 
 $(STAMP): requirements.txt package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +36,13 @@ run: venv
 	$(PY) manage.py bootstrap_demo
 	bash scripts/serve.sh
 
+# Lint first (under a second), then the suite. mypy joins here once `make typecheck` is clean.
 test: venv browser
+	$(PY) -m ruff check .
 	$(PY) -m pytest
+
+typecheck: venv
+	$(PY) -m mypy
 
 bench: venv
 	$(PY) -m bench.sections

@@ -63,7 +63,8 @@ def main() -> None:
 
     def rest_claim():
         body = {k: v for k, v in claim.items() if k != "survey_id"}
-        assert client.post(f"{base}/validate-amplitude-claim/", body, content_type="application/json").status_code == 200
+        response = client.post(f"{base}/validate-amplitude-claim/", body, content_type="application/json")
+        assert response.status_code == 200
 
     def rest_list():
         assert client.get("/api/v1/surveys/").status_code == 200
@@ -99,7 +100,7 @@ def main() -> None:
                         timings.append(await amedian_ms(run))
         return timings
 
-    for row, stdio in zip(rows, anyio.run(over_stdio)):
+    for row, stdio in zip(rows, anyio.run(over_stdio), strict=True):
         row.append(stdio)
 
     print(f"MCP on a {SIZE} survey; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "

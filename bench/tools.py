@@ -35,8 +35,9 @@ def main() -> None:
     print(f"Tools on a {SIZE} survey; {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}; medians of {RUNS} warm runs, ms")
     rows = []
-    for kind, number, window in (("inline", il, {"crossline_range": [xl - 5, xl + 5], "sample_range": [t - 20, t + 20]}),
-                                 ("crossline", xl, {"inline_range": [il - 5, il + 5], "sample_range": [t - 20, t + 20]}),
+    samples = [t - 20, t + 20]
+    for kind, number, window in (("inline", il, {"crossline_range": [xl - 5, xl + 5], "sample_range": samples}),
+                                 ("crossline", xl, {"inline_range": [il - 5, il + 5], "sample_range": samples}),
                                  ("timeslice", t, {"inline_range": [il - 5, il + 5],
                                                    "crossline_range": [xl - 5, xl + 5]})):
         section = services.section_read(survey=survey, kind=kind, number=number)
@@ -47,7 +48,8 @@ def main() -> None:
             response = client.post(f"{base}/{path}/", body, content_type="application/json")
             assert response.status_code == 200, response.content
         claim = {"section_type": kind, "section_number": number, "claim_type": "high_amplitude", **window}
-        rows.append((f"validate_amplitude_claim {kind} {shape}", median_ms(lambda: post("validate-amplitude-claim", claim)),
+        rows.append((f"validate_amplitude_claim {kind} {shape}",
+                     median_ms(lambda: post("validate-amplitude-claim", claim)),
                      median_ms(lambda: claims.check_claim(section.data[:10].ravel(), section.data.ravel(),
                                                           claim_type="high_amplitude"))))
         amplitude = None

@@ -6,7 +6,8 @@ Medians of repeated runs of:
       equivalent pre-built row;
   (b) recording a batch of 100 in one transaction, against a bare ``bulk_create`` of 100 rows;
   (c) ``verify_ledger``'s check of every entry (entries per second);
-  (d) the calibration report over 100,000 stored outcomes (BENCH_OUTCOMES=… for more), and the pure summary of 1,000,000.
+  (d) the calibration report over 100,000 stored outcomes (BENCH_OUTCOMES=… for more), and the pure summary of
+      1,000,000.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def main() -> None:
     with transaction.atomic():
         Witness.objects.bulk_create(stub, batch_size=5000)
         Outcome.objects.bulk_create([
-            Outcome(witness_id=w.vif_id, correct=bool(ok), source="api", recorded_by="user:bench", created_at=now, created_day=now.date(),
+            Outcome(witness_id=w.vif_id, correct=bool(ok), source="api", recorded_by="user:bench", created_at=now,
+                    created_day=now.date(),
                     model_id="bench-model", criticality="important", confidence_micros=int(round(c * 1e6)),
                     confidence_method="explicit", gate_passed=True)
             for w, c, ok in zip(stub, conf, correct, strict=True)], batch_size=5000)

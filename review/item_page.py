@@ -91,7 +91,8 @@ def what_it_says(finding: Mapping[str, Any]) -> str:
     return str(finding.get("message", ""))
 
 
-def findings_view(text: str, findings: Sequence[Mapping[str, Any]], kind: str) -> tuple[SafeString, list[dict[str, Any]]]:
+def findings_view(text: str, findings: Sequence[Mapping[str, Any]],
+                  kind: str) -> tuple[SafeString, list[dict[str, Any]]]:
     """The claim as HTML with each finding's span in a ``<mark>`` (found case-insensitively; a span inside
     another is nested, one crossing another's edge is left unmarked), and the findings in words, each
     saying whether its span was found in place."""
@@ -229,7 +230,8 @@ def item_url(escalation_id: int, carried: str) -> str:
 
 def _ledger_problem(witness: Any) -> str:
     previous = (ledger.signing.GENESIS if witness.sequence == 1 else
-                type(witness).objects.filter(sequence=witness.sequence - 1).values_list("entry_hash", flat=True).first())
+                type(witness).objects.filter(sequence=witness.sequence - 1)
+                .values_list("entry_hash", flat=True).first())
     return ledger.check_entry(witness, expected_sequence=witness.sequence, previous_hash=previous or "",
                               public=ledger.site_key().public) or ""
 

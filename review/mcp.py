@@ -29,8 +29,8 @@ from seismic.api.serializers import (
 )
 from seismic.descriptions import TOOLS
 from seismic.models import Survey
-from vifsite.parsers import json_problem
 from vifsite.errors import Forbidden, InputError
+from vifsite.parsers import json_problem
 from vifsite.vif.auth import agent_key_check, agent_key_recheck
 from vifsite.vif.models import AgentKey
 

@@ -133,3 +133,6 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} delivery {self.pk} for escalation {self.escalation_id}"

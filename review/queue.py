@@ -197,7 +197,8 @@ def reason_words(escalation: Escalation) -> list[str]:
             words.append(f"Below κ ({score:.2f} < {kappa:.2f})" if score is not None and kappa is not None
                          else "Below κ")
         elif code == Escalation.Reason.ROUTING:
-            words.append(f"Band {witness.confidence_band or '?'} for a {escalation.get_criticality_display().lower()} task")
+            criticality = escalation.get_criticality_display().lower()
+            words.append(f"Band {witness.confidence_band or '?'} for a {criticality} task")
         elif code == Escalation.Reason.HIGH_STAKES:
             words.append("High stakes: " + ", ".join(escalation.high_stakes) if escalation.high_stakes
                          else "High stakes")
@@ -225,9 +226,8 @@ def due_words(due_at: Any, now: Any) -> str:
 
 def rows(escalations: list[Escalation], *, now: Any = None) -> list[dict[str, Any]]:
     """What the queue shows for each item (one query for every item's extractions and surveys)."""
-    from seismic.models import Extraction
-
     from review.services import person, reservation_holder
+    from seismic.models import Extraction
 
     now = now or timezone.now()
     wanted = {pk for e in escalations for pk in (e.extraction_ids or []) if isinstance(pk, int)}

@@ -97,7 +97,8 @@ def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", 
         audited = tools.interpretation_audit(text=as_text, extraction_ids=extraction_ids, principal=writer)
         extractions = {e.pk: e.array_sha256 for e in Extraction.objects.filter(pk__in=extraction_ids)}
         item = {
-            **{k: v for k, v in model.items() if v not in (None, "")}, **{k: v for k, v in signals.items() if v is not None},
+            **{k: v for k, v in model.items() if v not in (None, "")},
+            **{k: v for k, v in signals.items() if v is not None},
             "prompt": signals.get("prompt") if signals.get("prompt") is not None or signals.get("prompt_hash")
             else "", "output": as_text, "task_criticality": criticality, "domain": domain,
             "context_snapshot": [{"id": f"extraction:{pk}", "sha256": sha} for pk, sha in sorted(extractions.items())],
@@ -145,7 +146,8 @@ def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", 
             audit={"findings": findings, "grounding_score": audited["grounding_score"],
                    "vif_id": audited["provenance"]["vif_id"]},
             reasons=reasons, high_stakes=stakes, criticality=criticality, domain=domain, submitted_by=writer,
-            submitted_key=key, submitted_owner_id=key.owner_id if key else getattr(submitter, "pk", None), callback_url=callback_url,
+            submitted_key=key, submitted_owner_id=key.owner_id if key else getattr(submitter, "pk", None),
+            callback_url=callback_url,
             approvals_needed=2 if criticality == "critical" else 1,
             due_at=timezone.now() + timedelta(hours=sla_hours()[criticality]),
             hard_due_at=timezone.now() + timedelta(hours=2 * sla_hours()[criticality]))
@@ -382,7 +384,8 @@ def delivery_attempt(*, delivery_id: int) -> None:
     delivery = Delivery.objects.filter(pk=delivery_id, delivered_at__isnull=True, gave_up_at__isnull=True).first()
     if delivery is None:
         return  # delivered or given up already (tasks may run twice)
-    status, error = notify.post_signed(delivery.url, delivery.payload, site_configured=delivery.kind == Delivery.Kind.NOTIFICATION)
+    status, error = notify.post_signed(delivery.url, delivery.payload,
+                                       site_configured=delivery.kind == Delivery.Kind.NOTIFICATION)
     attempts = delivery.attempts + 1
     now = timezone.now()
     if status is not None and 200 <= status < 300:

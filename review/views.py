@@ -14,13 +14,13 @@ from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
+from django.views.decorators.http import require_POST
 
-from review import queue as queue_module
 from review import item_page, services
+from review import queue as queue_module
 from review.models import Escalation
 from seismic import detection
 from seismic import services as seismic_services

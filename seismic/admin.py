@@ -42,20 +42,20 @@ class SurveyImportAdmin(admin.ModelAdmin):
     def progress_percent(self, job: SurveyImport) -> str:
         return f"{job.progress:.0f} %"
 
-    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
+    def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = SurveyImportForm
         return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         return [f.name for f in SurveyImport._meta.fields]
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None) -> bool:
         return obj is None or request.method == "GET"
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         options = {key: data[key] for key in ("inline_byte", "crossline_byte", "two_d", "cdp_byte", "sample_unit")}
         try:
@@ -67,7 +67,7 @@ class SurveyImportAdmin(admin.ModelAdmin):
             return
         obj.pk = job.pk
 
-    def response_add(self, request, obj, post_url_continue=None):  # type: ignore[no-untyped-def]
+    def response_add(self, request, obj, post_url_continue=None):
         error = getattr(request, "survey_import_error", None)
         if error:
             messages.error(request, error)
@@ -75,7 +75,7 @@ class SurveyImportAdmin(admin.ModelAdmin):
         messages.success(request, "The file is queued for import; this page shows its progress.")
         return HttpResponseRedirect(reverse("admin:seismic_surveyimport_change", args=[obj.pk]))
 
-    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+    def save_related(self, request, form, formsets, change):
         pass
 
 
@@ -88,8 +88,8 @@ class ExtractionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -68,14 +68,16 @@ LOCATION_RE = re.compile(
     r"(?:#|no\.?|number)?\s*(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|–|to|and)\s*(?P<b>\d+(?:\.\d+)?))?",
     re.IGNORECASE,
 )
-TIME_RE = re.compile(r"(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*(?P<b>\d+(?:\.\d+)?))?\s*(?P<unit>ms|milliseconds?|s\b|seconds?)",
+TIME_RE = re.compile(r"(?P<a>\d+(?:\.\d+)?)(?:\s*(?:-|–|to)\s*(?P<b>\d+(?:\.\d+)?))?\s*"
+                     r"(?P<unit>ms|milliseconds?|s\b|seconds?)",
                      re.IGNORECASE)
 DEPTH_RE = re.compile(r"(?P<a>\d+(?:[.,]\d+)?)\s*(?P<unit>m|metres?|meters?|km|ft|feet)\b(?!s)", re.IGNORECASE)
 
 FEATURES: dict[str, str] = {
     "fault": r"faults?|faulted|faulting|fault plane|throw",
     "channel": r"channels?|channeli[sz]ed|incised valley|incision",
-    "bright_spot": r"bright[- ]spots?|amplitude anomal(?:y|ies)|high[- ]amplitude anomal(?:y|ies)|strong amplitude anomal(?:y|ies)|anomalously (?:high|strong|bright)",
+    "bright_spot": r"bright[- ]spots?|amplitude anomal(?:y|ies)|high[- ]amplitude anomal(?:y|ies)"
+                   r"|strong amplitude anomal(?:y|ies)|anomalously (?:high|strong|bright)",
     "flat_spot": r"flat[- ]spots?|fluid contact|gas[- ]water contact|oil[- ]water contact",
 }
 _FEATURE_RE = {name: re.compile(r"\b(?:" + pattern + r")\b", re.IGNORECASE) for name, pattern in FEATURES.items()}
@@ -309,7 +311,8 @@ def check_locations(sentence: str, context: Context) -> list[Finding]:
                                     f"This {label} lies outside the survey ({grid.first:g}–{grid.last:g})."))
             continue
         covered = _cited_axis_values(context, axis)
-        if context.extractions and covered and not any(c_lo - 1e-6 <= lo and hi <= c_hi + 1e-6 for c_lo, c_hi in covered):
+        inside = any(c_lo - 1e-6 <= lo and hi <= c_hi + 1e-6 for c_lo, c_hi in covered)
+        if context.extractions and covered and not inside:
             findings.append(Finding("location", "MEDIUM", span, {"axis": axis, "value": [lo, hi], "cited": covered},
                                     "This location is not on any cited section: the agent did not look at it."))
     return findings
@@ -337,7 +340,8 @@ def check_features(sentence: str, context: Context) -> list[Finding]:
         if not match:
             continue
         before = sentence[:match.start()]
-        if NEGATION.search(before[-60:]) or re.search(r"\b(if|whether|check|verify|test)\b", before[-40:], re.IGNORECASE):
+        hedged = re.search(r"\b(if|whether|check|verify|test)\b", before[-40:], re.IGNORECASE)
+        if NEGATION.search(before[-60:]) or hedged:
             continue
         point = _location_of(sentence, context)
         if not ({"inline", "crossline"} & point.keys()) or len(point) < 2:

@@ -78,8 +78,8 @@ def check_claim(window: np.ndarray, rest: np.ndarray, *, claim_type: str, statis
         evidence.update({"threshold": threshold, "fraction_" + ("above" if high else "below") + "_threshold": fraction,
                          "zone_fraction": zone_fraction})
         if fraction >= zone_fraction:
-            return {"verdict": "PASS", "confidence": _verdict_confidence((fraction - zone_fraction) / (1 - zone_fraction)
-                                                                         if zone_fraction < 1 else 1.0),
+            margin = (fraction - zone_fraction) / (1 - zone_fraction) if zone_fraction < 1 else 1.0
+            return {"verdict": "PASS", "confidence": _verdict_confidence(margin),
                     "evidence": evidence}
         if fraction < zone_fraction / 2:
             return {"verdict": "FAIL", "confidence": _verdict_confidence(1 - fraction / (zone_fraction / 2)),
@@ -93,7 +93,8 @@ def check_claim(window: np.ndarray, rest: np.ndarray, *, claim_type: str, statis
     strength = np.log(contrast) if high else -np.log(contrast)  # > 0 when the claim's direction holds
     needed = np.log(zone_contrast)
     if strength >= needed:
-        return {"verdict": "PASS", "confidence": _verdict_confidence((strength - needed) / needed), "evidence": evidence}
+        return {"verdict": "PASS", "confidence": _verdict_confidence((strength - needed) / needed),
+                "evidence": evidence}
     if strength <= 0:
         return {"verdict": "FAIL", "confidence": _verdict_confidence(-strength / needed), "evidence": evidence}
     return {"verdict": "INCONCLUSIVE", "confidence": 0.5, "evidence": evidence}

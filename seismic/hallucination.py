@@ -253,7 +253,8 @@ def html_report(summary: dict[str, Any]) -> str:
                    [[s, r["expected"], r["detected"], r["missed"], f"{r['detection_rate']:.1%}"]
                     for s, r in summary["by_severity"].items()]),
              "<h2>Misses</h2><ul>" + ("".join(
-                 f"<li><b>{e(m['id'])}</b> missed {e(', '.join(x['category'] + '/' + x['severity'] for x in m['missed']))}"
+                 f"<li><b>{e(m['id'])}</b> missed "
+                f"{e(', '.join(x['category'] + '/' + x['severity'] for x in m['missed']))}"
                  f": {e(m['text'])}</li>" for m in summary["misses"]) or "<li>None.</li>") + "</ul>",
              "<h2>False alarms on clean answers</h2><ul>" + ("".join(
                  f"<li><b>{e(f['id'])}</b>: {e(f['text'])} — "

@@ -69,7 +69,7 @@ def inspect(path: str | os.PathLike[str], *, inline_byte: int = 189, crossline_b
         binary = head[TEXT_HEADER:]
         # Format codes are 1-16: read in the wrong byte order they are multiples of 256, so at most one
         # order gives a valid code.
-        for order, name in ((">", "big-endian"), ("<", "little-endian")):
+        for order, name in ((">", "big-endian"), ("<", "little-endian")):  # noqa: B007  name is used after break
             interval, samples, fmt, extended, ext_samples = _binary(binary, order)
             if fmt in SAMPLE_BYTES:
                 break

@@ -60,8 +60,8 @@ TRIGGERS: dict[str, re.Pattern[str]] = {
         r"\bwater[- ](?:wet|bearing|filled|saturated|legs?|zones?|sands?|contacts?|saturation|cut|drive)\b",
         r"\b(?:formation|pore|connate|free|bound|reservoir|produced|aquifer|interstitial) waters?\b",
         r"\bfree[- ]water levels?\b|\b(?-i:GWC|OWC|GOC|FWL|HWC|ODT|GDT|LKH|LKG|LKO|HKW)s?\b",
-        rf"\b(?:holds?|holding|contains?|containing|filled with|saturated with|charged with|full of|bearing|"
-        rf"carr(?:y|ies|ying)) (?:only |mostly |just )?(?:\w+ )?(?:waters?|brines?)\b",
+        r"\b(?:holds?|holding|contains?|containing|filled with|saturated with|charged with|full of|bearing|"
+        r"carr(?:y|ies|ying)) (?:only |mostly |just )?(?:\w+ )?(?:waters?|brines?)\b",
         rf"\b(?:only|just) (?:formation )?water\b|"
         rf"\bwater (?:in|within|fills?|filling) (?:the |this |its )?(?:{_TRAP})\b",
         rf"\bwet (?:{_TRAP})\b|\b{_BE} (?:\w+ )?wet\b",

@@ -120,7 +120,7 @@ def section_statistics(
             "rms": float(np.sqrt(np.mean(flat * flat))),
             "data_range": vmax - vmin,
             "coefficient_of_variation": (std / abs(mean)) if mean != 0 else None,
-            "percentiles": {f"p{p}": float(v) for p, v in zip(PERCENTILES, pct)},
+            "percentiles": {f"p{p}": float(v) for p, v in zip(PERCENTILES, pct, strict=True)},
         }
     )
     if vertical:

@@ -16,8 +16,7 @@ from scipy import ndimage
 from seismic import analysis, claims, detection, vds, verification
 from seismic import audit as audit_rules
 from seismic.models import Survey
-from seismic.services import (FIXED_AXIS, SECTION_AXES, Section, _sub_axis, section_read, survey_get,
-                              volume_unavailable)
+from seismic.services import FIXED_AXIS, SECTION_AXES, Section, _sub_axis, section_read, survey_get, volume_unavailable
 from vifsite.errors import InputError
 from vifsite.version import APP_VERSION
 from vifsite.vif import replay, signing
@@ -198,7 +197,8 @@ def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
         })
     offset, limit = p["offset"], p["limit"]
     return {"section_type": section.kind, "section_number": section.number, "total": len(anomalies),
-            "offset": offset, "limit": limit, "next_offset": offset + limit if offset + limit < len(anomalies) else None,
+            "offset": offset, "limit": limit,
+            "next_offset": offset + limit if offset + limit < len(anomalies) else None,
             "anomalies": anomalies[offset:offset + limit], "detection": info, "notes": notes}
 
 

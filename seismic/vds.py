@@ -278,7 +278,8 @@ def tool_path(name: str) -> str:
         return beside
     found = shutil.which(name)
     if not found:
-        raise ImportFailed(f"{name} not found next to {sys.executable} nor on PATH: is the openvds wheel installed?", "")
+        raise ImportFailed(f"{name} not found next to {sys.executable} nor on PATH: is the openvds wheel installed?",
+                           "")
     return found
 
 
@@ -318,7 +319,8 @@ def segy_import(
     command.append(source)
     process = childproc.spawn(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks: list[bytes] = []
-    assert process.stdout is not None
+    if process.stdout is None:  # stdout=PIPE above; narrows the type
+        raise RuntimeError("SEGYImport was started without a stdout pipe")
     last = -1.0
     try:
         if started is not None:

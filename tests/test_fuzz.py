@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 from django.contrib.auth.models import User
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import resolve, reverse
 from django.utils import timezone
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance

@@ -33,7 +33,8 @@ def site(tmp_path_factory):
     manage(url, data, "migrate", "--noinput")
     loader, reader = manage(url, data, "shell", "-v", "0", "-c", SETUP).stdout.split()[-2:]
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "vifsite.settings",
+    env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data),
+           "DJANGO_SETTINGS_MODULE": "vifsite.settings",
            "VIFSITE_MAX_REQUEST_BYTES": str(1 * MB)}
     process = web_server(env, port)
     try:

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from review import services, urls as review_urls
+from review import services
+from review import urls as review_urls
 from review.consumers import QueueConsumer
 from review.models import Escalation
 from vifsite.vif.models import AgentKey, KappaPolicy, KappaPolicyChange, KappaSuggestion

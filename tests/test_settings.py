@@ -70,4 +70,5 @@ def test_processes_starting_together_on_a_new_data_directory_share_one_whole_sec
     assert len({out for out, _ in answers}) == 1
     key, webhook = answers[0][0].split()
     assert len(key) >= 50 and len(webhook) >= 32
-    assert sorted(p.name for p in (tmp_path / "new").iterdir() if "secret" in p.name) == ["secret_key", "webhook_secret"]
+    secrets = sorted(p.name for p in (tmp_path / "new").iterdir() if "secret" in p.name)
+    assert secrets == ["secret_key", "webhook_secret"]

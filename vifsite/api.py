@@ -14,7 +14,8 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler as drf_exception_handler
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from vifsite.errors import InputError
 from vifsite.vif.api.serializers import SAFE_INT
@@ -25,7 +26,7 @@ class ApiView(APIView):
     login redirect does not apply; anonymous callers get 401/403 from DRF instead."""
 
     @classmethod
-    def as_view(cls, **initkwargs: Any):  # type: ignore[override]
+    def as_view(cls, **initkwargs: Any):
         return login_not_required(super().as_view(**initkwargs))
 
 

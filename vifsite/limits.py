@@ -16,6 +16,7 @@ ends is answered 503 (retry) rather than failing as a server error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -166,10 +167,8 @@ class RequestSizeLimit:
 
 async def unavailable(scope: Scope, send: Send) -> None:
     body = json.dumps({"detail": "The site is restarting: retry in a moment."}).encode()
-    try:
+    with contextlib.suppress(Exception):  # the client may be gone already
         await send({"type": "http.response.start", "status": 503,
                     "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5"),
                                 (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
-    except Exception:  # noqa: BLE001  the client may be gone already
-        pass

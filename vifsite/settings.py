@@ -68,7 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
+    "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_api_key",
@@ -83,7 +83,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # async-only: serves static files without taking the chain off the event loop (every entry here is
+    # async-capable, tests/test_site.py checks, so Django never adapts the chain to sync per request)
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -181,10 +183,10 @@ if (_PLOTLY_CARTESIAN / "plotly-cartesian.min.js").is_file():
 else:
     VIFSITE_SECTION_PLOTLY_JS = "vendor/plotly/plotly.min.js"
 STATIC_ROOT = DATA_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start without it
+STATIC_ROOT.mkdir(exist_ok=True)  # servestatic warns on every start without it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Hashed names (collectstatic writes the manifest) are served by whitenoise with a year's max-age.
+    # Hashed names (collectstatic writes the manifest) are served by servestatic with a year's max-age.
     "staticfiles": {"BACKEND": "vifsite.storage.StaticStorage"},
 }
 MEDIA_ROOT = DATA_DIR / "media"
@@ -213,7 +215,8 @@ REST_FRAMEWORK = {
                                "rest_framework.parsers.MultiPartParser"],
     "EXCEPTION_HANDLER": "vifsite.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Throttling identifies callers by address only through the proxies the site trusts (X-Forwarded-For otherwise ignored).
+    # Throttling identifies callers by address only through the proxies the site trusts (X-Forwarded-For otherwise
+    # ignored).
     "NUM_PROXIES": VIFSITE_TRUSTED_PROXY_COUNT,
 }
 API_KEY_CUSTOM_HEADER = None  # Authorization: Api-Key <key>

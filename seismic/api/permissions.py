@@ -8,7 +8,7 @@ class CanManageSurveys(BasePermission):
 
     message = "Importing or registering surveys needs a staff account or an agent key allowed to manage surveys."
 
-    def has_permission(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+    def has_permission(self, request, view) -> bool:
         user = request.user
         if isinstance(user, AgentPrincipal):
             return user.key.can_manage_surveys

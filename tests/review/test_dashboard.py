@@ -131,7 +131,8 @@ def test_the_calibration_and_statistics_pages(client, rita):
     assert "INSUFFICIENT_DATA" in page and "reliability-figure" in page and "reliability.png?model=m" in page
     assert "bad window" not in client.get(reverse("review:calibration"), {"window": "soon"}).content.decode()
     stats = client.get(reverse("review:statistics")).content.decode()
-    assert "median time to decision 2.00 h" in stats and '<span id="breaches">2</span>' in stats  # decided late, and overdue
+    # decided late, and overdue
+    assert "median time to decision 2.00 h" in stats and '<span id="breaches">2</span>' in stats
 
 
 @pytest.mark.slow

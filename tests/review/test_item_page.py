@@ -60,7 +60,8 @@ def test_nothing_is_chosen_and_the_revised_text_starts_empty(client, rita):
     client.force_login(rita)
     page = client.get(url(escalation)).content.decode()
     assert 'id="decision-form"' in page and " checked" not in page
-    assert '<textarea id="revised_text" name="revised_text" rows="4" aria-describedby="revised-hint"></textarea>' in page
+    assert ('<textarea id="revised_text" name="revised_text" rows="4" aria-describedby="revised-hint"></textarea>'
+            in page)
     assert "<legend>Your decision" in page  # the radios are grouped under a legend
 
 
@@ -196,7 +197,8 @@ def test_ranges_units_changes_and_durations_read_as_people_write_them():
     assert fmt.percent_change(35.0, 87.5) == "−60\u00a0%" and fmt.percent_change(117.7, 67.8) == "+74\u00a0%"
     assert fmt.percent_change(1.0, 0) == ""
     assert fmt.duration(42) == "42\u00a0s" and fmt.duration(timedelta(minutes=42)) == "42\u00a0min"
-    assert fmt.duration(3 * 3600 + 300) == "3\u00a0h 5\u00a0min" and fmt.duration(2 * 86400 + 4 * 3600) == "2\u00a0d 4\u00a0h"
+    assert fmt.duration(3 * 3600 + 300) == "3\u00a0h 5\u00a0min"
+    assert fmt.duration(2 * 86400 + 4 * 3600) == "2\u00a0d 4\u00a0h"
     assert fmt.exact(27.099609375) == "27.099609375" and fmt.status_label("needs_analysis") == "needs analysis"
 
 

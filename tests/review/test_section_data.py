@@ -38,7 +38,8 @@ def synthetic_section(kind: str, shape: tuple[int, int], *, dead: slice | None =
     firsts = {"inline": 100.0, "crossline": 300.0, "sample": 0.0}
     steps = {"inline": 1.0, "crossline": 2.0, "sample": 4.0}
     axes = tuple(vds.Axis(name=n, unit="ms" if n == "sample" else "", count=c, first=firsts[n],
-                          last=firsts[n] + (c - 1) * steps[n], step=steps[n]) for n, c in zip(names[kind], shape))
+                          last=firsts[n] + (c - 1) * steps[n], step=steps[n])
+                 for n, c in zip(names[kind], shape, strict=True))
     survey = SimpleNamespace(name="syn", domain="time", sample_unit="ms")
     return Section(survey=survey, kind=kind, number=400.0 if kind == "timeslice" else 120.0, data=data, live=live,
                    axes=axes, notes=[])  # type: ignore[arg-type]

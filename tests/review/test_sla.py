@@ -76,8 +76,8 @@ def test_items_are_assigned_to_the_least_recently_assigned_reviewer(agent, f3, d
     assert critical.assignee.username == "sue" and critical.approvals_needed == 2
 
 
-def test_the_sla_timeline_reminds_moves_to_a_senior_and_expires_without_approving(agent, f3, django_user_model,
-                                                                                   receiver, django_capture_on_commit_callbacks):
+def test_the_sla_timeline_reminds_moves_to_a_senior_and_expires_without_approving(
+        agent, f3, django_user_model, receiver, django_capture_on_commit_callbacks):
     people(django_user_model)
     url, received, _ = receiver
     item = escalate(agent, f3, "important", callback_url=url)  # 4 h SLA, hard deadline 8 h
@@ -105,8 +105,8 @@ def test_the_sla_timeline_reminds_moves_to_a_senior_and_expires_without_approvin
     assert reviewer.post(late, {"decision": "approve"}, format="json").status_code == 409
 
 
-def test_a_decision_is_posted_to_the_callback_signed_and_retried_with_backoff(agent, f3, django_user_model,
-                                                                              receiver, django_capture_on_commit_callbacks):
+def test_a_decision_is_posted_to_the_callback_signed_and_retried_with_backoff(
+        agent, f3, django_user_model, receiver, django_capture_on_commit_callbacks):
     made = people(django_user_model)
     url, received, state = receiver
     state["status"] = 503

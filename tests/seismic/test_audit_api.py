@@ -23,7 +23,8 @@ def extract(agent, survey, kind, number):
 def test_an_invented_number_and_a_definite_gas_claim_are_found(agent, f3):
     section = extract(agent, f3, "inline", 120)
     rms = section["statistics"]["rms"]
-    text = (f"Inline 120 has an RMS amplitude of {rms:.1f}. The maximum reaches {section['statistics']['max'] * 3:.0f}. "
+    text = (f"Inline 120 has an RMS amplitude of {rms:.1f}. "
+            f"The maximum reaches {section['statistics']['max'] * 3:.0f}. "
             "The bright interval is a gas-charged sand.")
     data = agent.post(AUDIT, {"text": text, "extraction_ids": [section["extraction_id"]]}, format="json").json()
     kinds = {(f["category"], f["severity"]) for f in data["findings"]}

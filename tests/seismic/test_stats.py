@@ -35,7 +35,7 @@ def test_zero_crossings_count_sign_changes_per_trace():
     t = np.arange(1000) * 0.001 + 0.0005
     traces = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 5 * t)]).astype(np.float32)
     result = stats.section_statistics(traces, np.array([True, True]), vertical=True, sample_interval_s=0.001)
-    expected = np.mean([sum(1 for a, b in zip(tr[:-1], tr[1:]) if (a < 0) != (b < 0)) for tr in traces])
+    expected = np.mean([sum(1 for a, b in zip(tr[:-1], tr[1:], strict=True) if (a < 0) != (b < 0)) for tr in traces])
     assert expected == pytest.approx(14.5, abs=0.6)  # 19-20 and 9-10 crossings
     assert result["zero_crossings"] == pytest.approx(expected)
 

@@ -1,9 +1,9 @@
 """The VIF's REST API: recording witnesses, the gate, outcomes, calibration, metrics, the key."""
 
 import hashlib
-from decimal import Decimal
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -180,7 +180,7 @@ def test_the_calibration_endpoint_reports_what_the_pure_functions_compute(db, re
     correct = rng.random(120) < confidences - 0.1
     recorded = services.witness_record_many(
         items=[witness_input(confidence=float(c), model_id="m1") for c in confidences], writer="agent:bot")
-    for item, ok in zip(recorded, correct):
+    for item, ok in zip(recorded, correct, strict=True):
         services.outcome_record(witness=item.witness, correct=bool(ok), source="api", recorded_by="user:rita")
     client.force_login(reviewer)
     data = client.get(reverse("api:vif:calibration"), {"model": "m1", "bins": 10}).json()

@@ -87,7 +87,8 @@ def test_status_thresholds_and_insufficient_data():
 def test_verbalised_levels_table():
     hist = cal.Histogram.from_samples([0.7, 0.7, 0.7, 0.9, 0.9], [1, 0, 1, 1, 1])
     table = cal.per_level_table(hist)
-    assert table == [{"confidence": 0.7, "count": 3, "accuracy": pytest.approx(2 / 3), "gap": pytest.approx(0.7 - 2 / 3)},
+    assert table == [{"confidence": 0.7, "count": 3, "accuracy": pytest.approx(2 / 3),
+                      "gap": pytest.approx(0.7 - 2 / 3)},
                      {"confidence": 0.9, "count": 2, "accuracy": 1.0, "gap": pytest.approx(-0.1)}]
 
 

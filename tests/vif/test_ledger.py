@@ -50,7 +50,7 @@ def test_entries_chain_and_sign(record):
     rows = list(Witness.objects.order_by("sequence"))
     assert [w.sequence for w in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == signing.GENESIS
-    assert all(b.prev_hash == a.entry_hash for a, b in zip(rows, rows[1:]))
+    assert all(b.prev_hash == a.entry_hash for a, b in zip(rows, rows[1:], strict=False))
     key = ledger.site_key()
     for w in rows:
         assert signing.sha256_hex(w.entry_jcs.encode()) == w.entry_hash
@@ -234,3 +234,28 @@ def test_checkpoints_are_scheduled_and_written_outside_the_database(record, ledg
     assert checkpoint["sequence"] == 2
     assert signing.checkpoint_signature_ok(checkpoint, ledger.site_key().public)
     assert ledger.verify().checkpoint["sequence"] == 2
+
+
+def test_threads_signing_their_first_entry_at_once_share_one_complete_key(tmp_path):
+    """The key was created in place and written afterwards: a racer read it empty (a 500, a lost witness)."""
+    import threading
+
+    for trial in range(20):
+        path = str(tmp_path / f"k{trial}" / "signing_key.pem")
+        signing._load_private.cache_clear()
+        barrier, keys, errors = threading.Barrier(8), [], []
+
+        def load(path=path, barrier=barrier, keys=keys, errors=errors):
+            barrier.wait()
+            try:
+                keys.append(signing.SiteKey(path).public_raw_hex())
+            except Exception as exc:  # noqa: BLE001  (any failure is the bug)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=load) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors and len(set(keys)) == 1
+    signing._load_private.cache_clear()

@@ -93,7 +93,7 @@ class PrincipalRateThrottle(SimpleRateThrottle):
 
     scope = "principal"
 
-    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+    def get_cache_key(self, request, view):
         if not getattr(request.user, "is_authenticated", False):
             return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
         return self.cache_format % {"scope": self.scope, "ident": principal_of(request.user)}

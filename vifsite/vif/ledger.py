@@ -75,7 +75,8 @@ def payload_of(witness: Witness) -> dict[str, Any]:
 def _entry(witness: Witness, key_id: str) -> dict[str, Any]:
     return {
         "schema": ENTRY_SCHEMA, "sequence": witness.sequence, "prev_hash": witness.prev_hash,
-        "payload_hash": witness.payload_hash, "vif_id": str(witness.vif_id), "created_at": signing.iso(witness.created_at),
+        "payload_hash": witness.payload_hash, "vif_id": str(witness.vif_id),
+        "created_at": signing.iso(witness.created_at),
         "operation": witness.operation, "writer": witness.writer, "prompt_hash": witness.prompt_hash,
         "output_hash": witness.output_hash, "tool_results_hash": witness.tool_results_hash, "key_id": key_id,
     }
@@ -201,7 +202,8 @@ def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | N
     head = LedgerHead.objects.filter(pk=1).first()
     if head is not None and (head.sequence, head.head_hash) != (result.last_sequence, result.head_hash):
         return result.fail(result.last_sequence + 1,
-                           f"the chain head says sequence {head.sequence} but the ledger ends at {result.last_sequence} "
+                           f"the chain head says sequence {head.sequence} but the ledger ends at "
+                           f"{result.last_sequence} "
                            "(newest entries removed)")
     checkpoint = signing.checkpoint_latest(checkpoint_dir or settings.VIFSITE_LEDGER_DIR)
     result.checkpoint = checkpoint

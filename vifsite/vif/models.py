@@ -121,7 +121,7 @@ class Witness(AppendOnlyModel):
     entry_hash = models.CharField(max_length=64, unique=True)
     signature = models.CharField(max_length=100)
     entry_jcs = models.TextField(help_text="The exact signed bytes of the ledger entry (RFC 8785 JSON).")
-    payload_jcs = models.TextField(null=True, blank=True,
+    payload_jcs = models.TextField(null=True, blank=True,  # noqa: DJ001  NULL marks a retired witness, not ""
                                    help_text="The exact canonical bytes of the recorded fields; empty once retired.")
     retired_at = models.DateTimeField(null=True, blank=True)
 
@@ -153,6 +153,9 @@ class LedgerHead(models.Model):
     sequence = models.BigIntegerField(default=0)
     head_hash = models.CharField(max_length=64)
     updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"ledger head at {self.sequence}"
 
 
 class KappaPolicy(models.Model):
@@ -298,3 +301,22 @@ class KappaSuggestion(models.Model):
     def __str__(self) -> str:
         key = f"{self.criticality}.{self.domain}" if self.domain else self.criticality
         return f"{key} {self.model_id} {self.model_version}: {self.suggested if self.suggested is not None else 'none'}"
+
+
+class IdempotentRequest(models.Model):
+    """The answer given to a witness POST that carried an ``Idempotency-Key``: the same key from the same
+    principal within ``IDEMPOTENCY_WINDOW`` gets this answer again instead of a second witness. The row is
+    inserted before the ledger append in the same transaction, so a racing request with the same key waits
+    on the unique constraint and then replays the winner's answer."""
+
+    principal = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the endpoint and the request body.")
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["principal", "key"], name="one_idempotency_key_per_principal")]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.key}"

@@ -42,7 +42,8 @@ def parse_window(text: str | None) -> timedelta | None:
 # --- Calibration ----------------------------------------------------------------------------------
 
 def calibration_report(*, model: str | None = None, model_version: str | None = None, criticality: str | None = None,
-                       window: str | None = None, bins: int | None = None, samples_only: bool = False) -> dict[str, Any]:
+                       window: str | None = None, bins: int | None = None,
+                       samples_only: bool = False) -> dict[str, Any]:
     bins = bins or settings.VIFSITE_CALIBRATION_BINS
     minimum = settings.VIFSITE_CALIBRATION_MIN_SAMPLES
     span = parse_window(window)

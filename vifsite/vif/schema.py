@@ -7,6 +7,6 @@ class AgentKeyScheme(OpenApiAuthenticationExtension):
     target_class = "vifsite.vif.auth.AgentKeyAuthentication"
     name = "ApiKeyAuth"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "Authorization",
                 "description": "An agent key, sent as `Api-Key <key>` (manage.py create_agent_key)."}

@@ -4,11 +4,13 @@ change κ with history, and witness tool calls."""
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +22,17 @@ from django.utils import timezone
 
 from vifsite.errors import Conflict, InputError, NotFound
 from vifsite.vif import calibration, confidence, ledger, thresholds
-from vifsite.vif.models import GateEvent, KappaPolicy, KappaPolicyChange, KappaSuggestion, Outcome, Witness
+from vifsite.vif.models import (
+    GateEvent,
+    IdempotentRequest,
+    KappaPolicy,
+    KappaPolicyChange,
+    KappaSuggestion,
+    Outcome,
+    Witness,
+)
+
+_SAMPLER = random.SystemRandom()
 
 HEX64 = frozenset("0123456789abcdef")
 
@@ -177,9 +189,11 @@ def _prepare(item: Mapping[str, Any], *, writer: str, parents: Mapping[str, Witn
         raise InputError("Give the output or its output_hash.")
     prompt_hash = sha256_text(prompt) if prompt is not None else _check_hash(item["prompt_hash"], "prompt_hash")
     output_hash = sha256_text(output) if output is not None else _check_hash(item["output_hash"], "output_hash")
-    if prompt is not None and item.get("prompt_hash") and _check_hash(item["prompt_hash"], "prompt_hash") != prompt_hash:
+    if prompt is not None and item.get("prompt_hash") and \
+            _check_hash(item["prompt_hash"], "prompt_hash") != prompt_hash:
         raise InputError("prompt_hash is not the SHA-256 of the prompt given.")
-    if output is not None and item.get("output_hash") and _check_hash(item["output_hash"], "output_hash") != output_hash:
+    if output is not None and item.get("output_hash") and \
+            _check_hash(item["output_hash"], "output_hash") != output_hash:
         raise InputError("output_hash is not the SHA-256 of the output given.")
     try:
         conf = confidence.compute(confidence=item.get("confidence"), logprobs=item.get("logprobs"),
@@ -243,7 +257,8 @@ def _prepare(item: Mapping[str, Any], *, writer: str, parents: Mapping[str, Witn
         total_tokens=total, output_text=output if store and output else "",
         writer=writer, task_criticality=criticality, domain=domain, kappa_threshold_micros=gate.threshold_micros,
         kappa_gate_passed=gate.passed, routing=routing,
-        calibration_sample=random.random() < settings.VIFSITE_CALIBRATION_SAMPLE_RATE,
+        # Drawn from the OS's generator: an agent cannot learn to predict which answers get spot-checked.
+        calibration_sample=_SAMPLER.random() < settings.VIFSITE_CALIBRATION_SAMPLE_RATE,
         execution_time_ms=item.get("execution_time_ms"), parent=parent,
     )
     return witness, gate
@@ -273,6 +288,43 @@ def witness_record_many(*, items: Sequence[Mapping[str, Any]], writer: str) -> l
                       confidence_micros=gate.confidence_micros, threshold_micros=gate.threshold_micros,
                       passed=gate.passed, witness=witness) for witness, gate in prepared])
     return [Recorded(witness, gate, witness.routing) for witness, gate in prepared]
+
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def idempotency_request_hash(*, endpoint: str, body: Any) -> str:
+    """What a repeated request must match: the endpoint and the body as parsed (key order ignored)."""
+    return sha256_text(json.dumps([endpoint, body], sort_keys=True, separators=(",", ":"), default=str))
+
+
+def witness_record_once(*, items: Sequence[Mapping[str, Any]], writer: str, key: str, request_hash: str,
+                        render: Callable[[list[Recorded]], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """Record witnesses at most once per (writer, key) within IDEMPOTENCY_WINDOW. Answers the rendered
+    response and whether it is a replay of an earlier one. The key is claimed (a unique row) in the same
+    transaction as the append, before it: a concurrent request with the same key blocks on the constraint
+    until the first commits, then replays its answer; if the first fails, nothing of it stays and the
+    second records. Only recorded answers are kept, so after an error the same key may be sent again."""
+    key = (key or "").strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX or not key.isprintable() or not key.isascii():
+        raise InputError(f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII characters.")
+    now = timezone.now()
+    with transaction.atomic():
+        IdempotentRequest.objects.filter(principal=writer, key=key, created_at__lt=now - IDEMPOTENCY_WINDOW).delete()
+        try:
+            with transaction.atomic():
+                claim = IdempotentRequest.objects.create(principal=writer, key=key, request_hash=request_hash,
+                                                         created_at=now)
+        except IntegrityError:
+            earlier = IdempotentRequest.objects.get(principal=writer, key=key)
+            if earlier.request_hash != request_hash:
+                raise Conflict("This Idempotency-Key was used with a different request; use a new key for a new "
+                               "witness.", idempotency_key=key) from None
+            return earlier.response, True
+        body = render(witness_record_many(items=items, writer=writer))
+        IdempotentRequest.objects.filter(pk=claim.pk).update(response=body)
+    return body, False
 
 
 def witness_record_tool(*, tool_id: str, parameters: Mapping[str, Any], result_hash: str, writer: str,
@@ -313,7 +365,8 @@ def outcome_record(*, witness: Witness, correct: bool, source: str, recorded_by:
         now = timezone.now()
         with transaction.atomic():
             outcome = Outcome.objects.create(
-                witness=witness, correct=correct, source=source, supersedes=supersedes, recorded_by=recorded_by, note=note,
+                witness=witness, correct=correct, source=source, supersedes=supersedes, recorded_by=recorded_by,
+                note=note,
                 created_at=now, created_day=now.date(), model_id=witness.model_id, model_version=witness.model_version,
                 criticality=witness.task_criticality, domain=witness.domain,
                 confidence_micros=witness.confidence_micros, confidence_method=witness.confidence_method,

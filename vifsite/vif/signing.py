@@ -45,20 +45,34 @@ def iso(moment: datetime) -> str:
 def _load_private(path: str) -> Ed25519PrivateKey:
     key_path = Path(path)
     if not key_path.exists():
-        key_path.parent.mkdir(parents=True, exist_ok=True)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-        try:  # O_EXCL: two processes starting at once keep the first key, never two.
-            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pem)
+        _create_private(key_path)
     loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     if not isinstance(loaded, Ed25519PrivateKey):
         raise ValueError(f"{key_path} does not hold an Ed25519 private key")
     return loaded
+
+
+def _create_private(key_path: Path) -> None:
+    """Write a new key whole to a temporary file, then link it into place. The name appears only with its
+    complete contents, so a process or thread signing its first witness at the same moment reads either
+    nothing (and links its own, which loses) or the whole winning key. Creating the file in place with
+    O_EXCL and writing it afterwards let a racer read it empty: a 500 and a lost witness."""
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    temporary = key_path.with_name(f".{key_path.name}.{os.getpid()}.{os.urandom(6).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, key_path)  # fails if another process got there first: theirs is kept
+        except FileExistsError:
+            pass
+    finally:
+        temporary.unlink()
 
 
 class SiteKey:

@@ -8,7 +8,7 @@ from seismic import services
 from vifsite.errors import InputError
 
 
-def terminal_progress(stream):  # type: ignore[no-untyped-def]
+def terminal_progress(stream):
     interactive = stream.isatty()
     last = [-10.0]
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,32 +32,65 @@ from vifsite.vif.models import KappaPolicy, Outcome, Witness
 _VIF_ID = [OpenApiParameter("vif_id", str, OpenApiParameter.PATH, description="The witness's vif_id (UUID).")]
 
 
+_IDEMPOTENCY = [OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Optional, 1 to 200 printable ASCII characters (a UUID, say), one per operation you record. "
+                "Sending the same key and body again within 24 hours (after a timeout or a 5xx) records nothing "
+                "new: the answer is the original one (same vif_id(s) and sequence) with status 200 and the header "
+                "Idempotent-Replayed: true. The same key with a different body is a 409. Keys are per API key "
+                "(principal); a request that failed kept nothing, so its key may be sent again.")]
+_REPLAYED = OpenApiResponse(description="A replay: this Idempotency-Key was answered before; nothing new recorded. "
+                                        "Header Idempotent-Replayed: true.")
+
+
+def _as_json(body: Any) -> dict[str, Any]:
+    """The body as the JSON it is sent as, so an answer and its later replay are byte for byte alike."""
+    return json.loads(JSONRenderer().render(body))
+
+
+def record_witnesses(request: Request, items: list[Any], *, endpoint: str, shape: Any) -> Response:
+    """Record, once per Idempotency-Key if the request has one; 201 when recorded, 200 when replayed."""
+    writer, key = principal_of(request.user), request.headers.get("Idempotency-Key")
+
+    def render(recorded: list[services.Recorded]) -> dict[str, Any]:
+        return _as_json(shape(recorded))
+
+    if key is None:
+        return Response(render(services.witness_record_many(items=items, writer=writer)), status=201)
+    body, replayed = services.witness_record_once(
+        items=items, writer=writer, key=key, render=render,
+        request_hash=services.idempotency_request_hash(endpoint=endpoint, body=request.data))
+    if replayed:
+        return Response(body, status=200, headers={"Idempotent-Replayed": "true"})
+    return Response(body, status=201)
+
+
 class WitnessCreateApi(ApiView):
-    @extend_schema(operation_id="record_witness", request=WitnessInputSerializer,
-                   responses={201: WitnessRecordedSerializer},
+    @extend_schema(operation_id="record_witness", request=WitnessInputSerializer, parameters=_IDEMPOTENCY,
+                   responses={201: WitnessRecordedSerializer, 200: _REPLAYED},
                    description="Record one AI operation in the signed ledger. Give the raw prompt and output "
                                "(hashed, stored only with store_text) or their SHA-256, and a confidence or the "
                                "signals it is computed from (logprobs, logits, probabilities, verbalized_confidence, "
                                "or the output text). The answer carries the band, the κ-gate verdict (PASS or "
-                               "ABSTAIN with a reason to show the user) and the routing.")
+                               "ABSTAIN with a reason to show the user) and the routing. Send an Idempotency-Key "
+                               "to retry safely.")
     def post(self, request: Request) -> Response:
         data = WitnessInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        [recorded] = services.witness_record_many(items=[data.validated_data], writer=principal_of(request.user))
-        return Response(recorded.as_dict(), status=201)
+        return record_witnesses(request, [data.validated_data], endpoint="witness",
+                                shape=lambda recorded: recorded[0].as_dict())
 
 
 class WitnessBatchApi(ApiView):
-    @extend_schema(operation_id="record_witnesses", request=WitnessBatchInputSerializer,
-                   responses={201: WitnessBatchOutputSerializer},
+    @extend_schema(operation_id="record_witnesses", request=WitnessBatchInputSerializer, parameters=_IDEMPOTENCY,
+                   responses={201: WitnessBatchOutputSerializer, 200: _REPLAYED},
                    description="Record many witnesses in one transaction: all are recorded or, if any is invalid, "
-                               "none (the error names the index).")
+                               "none (the error names the index). Send an Idempotency-Key to retry safely.")
     def post(self, request: Request) -> Response:
         data = WitnessBatchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        recorded = services.witness_record_many(items=data.validated_data["witnesses"],
-                                                writer=principal_of(request.user))
-        return Response({"witnesses": [r.as_dict() for r in recorded]}, status=201)
+        return record_witnesses(request, data.validated_data["witnesses"], endpoint="batch",
+                                shape=lambda recorded: {"witnesses": [r.as_dict() for r in recorded]})
 
 
 def witness_dict(witness: Witness) -> dict[str, Any]:
