@@ -36,9 +36,10 @@ run: venv
 	$(PY) manage.py bootstrap_demo
 	bash scripts/serve.sh
 
-# Lint first (under a second), then the suite. mypy joins here once `make typecheck` is clean.
+# Lint first (under a second), then the type check, then the suite.
 test: venv browser
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 typecheck: venv

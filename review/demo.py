@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test.utils import override_settings
 
 from review import services
@@ -179,6 +179,8 @@ class Place:
     @classmethod
     def of(cls, survey: Survey) -> Place:
         truth = survey.ground_truth
+        if truth is None:
+            raise ValueError(f"Survey {survey.name} has no ground truth: the demo needs a synthetic survey.")
         (il0, il1, _), (xl0, xl1, _) = truth["survey"]["inline"], truth["survey"]["crossline"]
         t0, t1, dt = truth["survey"]["sample_ms"]
         features = {f["kind"]: f for f in truth["features"]}
@@ -288,7 +290,7 @@ DECISIONS = [
 ]
 
 
-def decisions_make(*, results: list[dict[str, Any]], reviewers: Mapping[str, AbstractBaseUser]) -> int:
+def decisions_make(*, results: list[dict[str, Any]], reviewers: Mapping[str, User]) -> int:
     ids = {r["shows"]: r["escalation_id"] for r in results if r["escalation_id"]}
     made = 0
     for shows, who, decision, comment, revised in DECISIONS:

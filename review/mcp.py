@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import serializers
@@ -38,8 +38,17 @@ MCP_TOOLS = ("list_surveys", "get_survey", "extract_section", "validate_amplitud
              "detect_amplitude_anomalies", "verify_feature_hypothesis", "compare_to_reference",
              "get_structured_analysis_template", "submit_structured_analysis", "audit_interpretation",
              "submit_interpretation", "get_escalation")
-# The REST image's default colour clip, so the picture is the one image.png serves.
-DEFAULT_CLIP = SectionImageQuerySerializer().fields["clip"].default
+
+
+def _default_clip() -> float:
+    """The REST image's default colour clip, so the picture is the one image.png serves."""
+    default = SectionImageQuerySerializer().fields["clip"].default
+    if not isinstance(default, float):
+        raise TypeError(f"SectionImageQuerySerializer's clip needs a float default, not {default!r}.")
+    return default
+
+
+DEFAULT_CLIP = _default_clip()
 
 
 class ToolError(Exception):
@@ -57,7 +66,10 @@ def authenticate(key: str) -> AgentKey:
         raise SystemExit(f"mcp_server: {exc.detail}") from None
 
 
-def _validated(serializer_class: type[serializers.Serializer], data: dict[str, Any]) -> serializers.Serializer:
+SerializerT = TypeVar("SerializerT", bound=serializers.Serializer)
+
+
+def _validated(serializer_class: type[SerializerT], data: dict[str, Any]) -> SerializerT:
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
         raise ToolError({"detail": "Invalid arguments.", "errors": serializer.errors})
@@ -114,19 +126,19 @@ def call(name: str, arguments: dict[str, Any], key: AgentKey) -> tuple[list[dict
             result = tools.claim_validate(survey_id=_survey_id(arguments), window=data.ranges(), principal=principal,
                                           **_without_ranges(data.validated_data))
         elif name == "detect_amplitude_anomalies":
-            data = _validated(AnomaliesInputSerializer, arguments)
-            result = tools.anomalies_detect(survey_id=_survey_id(arguments), ranges=data.ranges(),
-                                            principal=principal, **_without_ranges(data.validated_data))
+            anomalies = _validated(AnomaliesInputSerializer, arguments)
+            result = tools.anomalies_detect(survey_id=_survey_id(arguments), ranges=anomalies.ranges(),
+                                            principal=principal, **_without_ranges(anomalies.validated_data))
         elif name == "verify_feature_hypothesis":
             values = _validated(HypothesisInputSerializer, arguments).validated_data
             result = tools.hypothesis_verify(survey_id=_survey_id(arguments), feature_type=values["feature_type"],
                                              characteristics=values["characteristics"], principal=principal,
                                              **values["location"])
         elif name == "compare_to_reference":
-            data = _validated(CompareInputSerializer, arguments)
-            result = tools.sections_compare(survey_id=_survey_id(arguments), ranges=data.ranges(),
-                                            reference_ranges=data.ranges("reference_"), principal=principal,
-                                            **_without_ranges(data.validated_data))
+            compare = _validated(CompareInputSerializer, arguments)
+            result = tools.sections_compare(survey_id=_survey_id(arguments), ranges=compare.ranges(),
+                                            reference_ranges=compare.ranges("reference_"), principal=principal,
+                                            **_without_ranges(compare.validated_data))
         elif name == "get_structured_analysis_template":
             values = _validated(StructuredQuerySerializer, arguments).validated_data
             result = tools.structured_template(survey_id=_survey_id(arguments), principal=principal, **values)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -22,6 +22,11 @@ from vifsite.errors import Conflict, Forbidden, InputError, NotFound
 from vifsite.vif import confidence
 from vifsite.vif import services as vif_services
 from vifsite.vif.models import AgentKey
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from vifsite.vif.auth import AgentPrincipal
 
 SLA_HOURS = {"critical": 1, "important": 4, "routine": 24, "low_stakes": 72}
 
@@ -41,7 +46,9 @@ def _high_stakes(text: str) -> list[str]:
     return stakes_topics(text)
 
 
-def is_reviewer(user: Any) -> bool:
+def is_reviewer(user: Any) -> TypeGuard[User]:
+    """True for a reviewer: an authenticated person of the user model (an agent's principal has no groups)
+    who is staff or in the reviewers or senior reviewers group."""
     if not getattr(user, "is_authenticated", False) or not hasattr(user, "groups"):
         return False
     return user.is_staff or user.groups.filter(name__in=[REVIEWERS_GROUP, SENIOR_GROUP]).exists()
@@ -77,7 +84,7 @@ def broadcast(escalation_id: int, status: str) -> None:
 def interpretation_submit(*, writer: str, key: AgentKey | None, text: str = "", structured: Mapping[str, Any] | None,
                           extraction_ids: list[int], model: Mapping[str, Any], signals: Mapping[str, Any],
                           criticality: str, domain: str = "", callback_url: str = "",
-                          submitter: AbstractBaseUser | None = None) -> dict[str, Any]:
+                          submitter: User | AnonymousUser | None = None) -> dict[str, Any]:
     """Audit, witness, gate and route an agent's interpretation. Either accepted, or escalated to
     a human with the reasons an agent can pass on. The person behind it (the key's owner, or
     ``submitter`` for a logged-in person submitting without a key) may not decide it."""
@@ -185,17 +192,19 @@ def escalation_summary(escalation: Escalation) -> dict[str, Any]:
     }
 
 
-def _check_reviewer(escalation: Escalation, reviewer: AbstractBaseUser) -> None:
+def _check_reviewer(escalation: Escalation, reviewer: User | AnonymousUser | AgentPrincipal) -> User:
+    """The reviewer who may work this item, or Forbidden saying why not."""
     if not is_reviewer(reviewer):
         raise Forbidden("Only reviewers (the reviewers or senior reviewers group, or staff) can work the queue.")
     # The owner recorded at submission: deleting, revoking or handing on the key afterwards changes nothing.
     if escalation.submitted_owner_id is not None and escalation.submitted_owner_id == reviewer.pk:
         raise Forbidden("You cannot decide an item that you or your own agent key submitted.")
+    return reviewer
 
 
-def escalation_claim(*, escalation_id: int, reviewer: AbstractBaseUser) -> Escalation:
+def escalation_claim(*, escalation_id: int, reviewer: User | AnonymousUser | AgentPrincipal) -> Escalation:
     escalation = escalation_get(escalation_id=escalation_id)
-    _check_reviewer(escalation, reviewer)
+    reviewer = _check_reviewer(escalation, reviewer)
     with transaction.atomic():
         won = Escalation.objects.filter(pk=escalation.pk, status=Escalation.Status.PENDING,
                                         version=escalation.version).update(
@@ -228,13 +237,13 @@ def decision_problem(*, decision: str, comment: str, revised_text: str) -> tuple
     return None
 
 
-FINAL_STATUS = {Decision.Kind.APPROVE: Escalation.Status.APPROVED, Decision.Kind.REJECT: Escalation.Status.REJECTED,
-                Decision.Kind.REVISE: Escalation.Status.REVISED,
-                Decision.Kind.NEEDS_ANALYSIS: Escalation.Status.NEEDS_ANALYSIS}
+FINAL_STATUS: dict[str, Escalation.Status] = {
+    Decision.Kind.APPROVE: Escalation.Status.APPROVED, Decision.Kind.REJECT: Escalation.Status.REJECTED,
+    Decision.Kind.REVISE: Escalation.Status.REVISED, Decision.Kind.NEEDS_ANALYSIS: Escalation.Status.NEEDS_ANALYSIS}
 
 
-def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decision: str, comment: str = "",
-                      revised_text: str = "", reviewer_confidence: float | None = None,
+def escalation_decide(*, escalation_id: int, reviewer: User | AnonymousUser | AgentPrincipal, decision: str,
+                      comment: str = "", revised_text: str = "", reviewer_confidence: float | None = None,
                       version: int | None = None) -> dict[str, Any]:
     """Decide an open item. Exactly one of several simultaneous deciders wins; the others get a
     Conflict naming the winner's decision. Critical items need two approvals from different people."""
@@ -250,7 +259,7 @@ def escalation_decide(*, escalation_id: int, reviewer: AbstractBaseUser, decisio
         raise InputError(problem[0], field=problem[1])
     if decision != Decision.Kind.REVISE:
         revised_text = ""  # only a revision carries a revised text
-    _check_reviewer(escalation, reviewer)
+    reviewer = _check_reviewer(escalation, reviewer)
     reservation_check(escalation, reviewer)
     expected = escalation.version if version is None else version
     actor = f"user:{reviewer.get_username()}"
@@ -315,7 +324,7 @@ def sla_hours() -> dict[str, int]:
 
 # --- Assignment, SLAs, deliveries -------------------------------------------------------------------
 
-def least_recently_assigned(group: str, exclude: list[int] | None = None) -> AbstractBaseUser | None:
+def least_recently_assigned(group: str, exclude: list[int] | None = None) -> User | None:
     from django.contrib.auth import get_user_model
     from django.db.models import Max
 
@@ -325,7 +334,7 @@ def least_recently_assigned(group: str, exclude: list[int] | None = None) -> Abs
 
 
 def _assign(escalation: Escalation, *, senior: bool, actor: str, note: str,
-            also_exclude: list[int] | None = None) -> AbstractBaseUser | None:
+            also_exclude: list[int] | None = None) -> User | None:
     exclude = ([escalation.submitted_owner_id] if escalation.submitted_owner_id else []) + (also_exclude or [])
     user = least_recently_assigned(SENIOR_GROUP if senior else REVIEWERS_GROUP, exclude) or (
         least_recently_assigned(REVIEWERS_GROUP, exclude) if senior else None)
@@ -347,8 +356,8 @@ def deliveries_queue(escalation: Escalation, kind: str, urls: list[str], payload
 
     for url in urls:
         delivery = Delivery.objects.create(escalation=escalation, kind=kind, url=url, payload=payload)
-        transaction.on_commit(lambda pk=delivery.pk: async_task("review.tasks.deliver", pk,
-                                                                task_name=f"deliver {pk}"))
+        transaction.on_commit(partial(async_task, "review.tasks.deliver", delivery.pk,
+                                      task_name=f"deliver {delivery.pk}"))
 
 
 def _notify_reviewers(escalation: Escalation) -> None:
@@ -433,11 +442,14 @@ def sla_sweep(*, now: Any = None) -> dict[str, int]:
         counts["moved"] += 1
     for escalation in Escalation.objects.filter(status__in=Escalation.OPEN, assignee__isnull=False,
                                                 reminded_at__isnull=True, due_at__gt=now).select_related("assignee"):
+        assignee = escalation.assignee
+        if assignee is None:  # the query asks for an assignee: nobody to remind
+            continue
         window = (escalation.due_at - escalation.created_at) / 4
         if escalation.due_at - now > window:
             continue
         if Escalation.objects.filter(pk=escalation.pk, reminded_at__isnull=True).update(reminded_at=now):
-            notify.email([escalation.assignee.email], f"Review item {escalation.pk} is due soon",
+            notify.email([assignee.email], f"Review item {escalation.pk} is due soon",
                          f"Item {escalation.pk} is due at {escalation.due_at:%Y-%m-%d %H:%M} UTC: "
                          f"{settings.VIFSITE_SITE_URL}/review/{escalation.pk}/")
             counts["reminded"] += 1
@@ -455,8 +467,8 @@ def person(user: Any) -> str:
     return (getattr(user, "first_name", "") or user.get_username()) if user is not None else "nobody"
 
 
-def escalation_reserve(escalation_id: int, reviewer: AbstractBaseUser, *,
-                       now: Any = None) -> tuple[bool, AbstractBaseUser | None, Any]:
+def escalation_reserve(escalation_id: int, reviewer: User, *,
+                       now: Any = None) -> tuple[bool, User | None, Any]:
     """Reserve an open item for ``reviewer`` for VIFSITE_REVIEW_RESERVATION_MINUTES (opening its page does
     this; opening it again renews it). One conditional UPDATE: it wins when nobody holds the item, the
     holder's time ran out, or the holder is ``reviewer``. Returns (reserved, holder, until): on a loss the
@@ -476,7 +488,7 @@ def escalation_reserve(escalation_id: int, reviewer: AbstractBaseUser, *,
     return False, current.reserved_by, current.reserved_until
 
 
-def escalation_release(escalation_id: int, reviewer: AbstractBaseUser) -> bool:
+def escalation_release(escalation_id: int, reviewer: User) -> bool:
     """Give up ``reviewer``'s reservation of an item (leaving its page); someone else's stays. True if
     there was one to release."""
     released = Escalation.objects.filter(pk=escalation_id, reserved_by=reviewer).update(reserved_by=None,
@@ -487,7 +499,7 @@ def escalation_release(escalation_id: int, reviewer: AbstractBaseUser) -> bool:
     return bool(released)
 
 
-def reservation_holder(escalation: Escalation, *, now: Any = None) -> AbstractBaseUser | None:
+def reservation_holder(escalation: Escalation, *, now: Any = None) -> User | None:
     """Who holds a live reservation of this open item, or None."""
     now = now or timezone.now()
     if (not escalation.is_open or escalation.reserved_by_id is None or escalation.reserved_until is None
@@ -496,7 +508,7 @@ def reservation_holder(escalation: Escalation, *, now: Any = None) -> AbstractBa
     return escalation.reserved_by
 
 
-def reservation_check(escalation: Escalation, reviewer: AbstractBaseUser, *, now: Any = None) -> None:
+def reservation_check(escalation: Escalation, reviewer: User, *, now: Any = None) -> None:
     """Refuse to let ``reviewer`` decide an item someone else has reserved (and whose time has not run
     out): raises Conflict saying who has it and until when. Their own reservation, or none, passes."""
     holder = reservation_holder(escalation, now=now)
@@ -507,7 +519,7 @@ def reservation_check(escalation: Escalation, reviewer: AbstractBaseUser, *, now
                        escalation=escalation_summary(escalation))
 
 
-def _bulk_item(escalation_id: int, reviewer: AbstractBaseUser) -> Escalation:
+def _bulk_item(escalation_id: int, reviewer: User | AnonymousUser) -> Escalation:
     escalation = escalation_get(escalation_id=escalation_id)
     _check_reviewer(escalation, reviewer)
     if not escalation.is_open:
@@ -520,7 +532,8 @@ def _bulk_item(escalation_id: int, reviewer: AbstractBaseUser) -> Escalation:
     return escalation
 
 
-def escalations_reject(*, escalation_ids: list[int], reviewer: AbstractBaseUser, reason: str) -> list[dict[str, Any]]:
+def escalations_reject(*, escalation_ids: list[int], reviewer: User | AnonymousUser,
+                       reason: str) -> list[dict[str, Any]]:
     """Reject several items with one reason: each through escalation_decide on its own (its own conditional
     UPDATE, decision, history row and outcome), one after the other. Skipped, with why: items closed
     meanwhile, reserved by someone else, awaiting a second approval (someone approved it: decide it on its
@@ -542,8 +555,8 @@ def escalations_reject(*, escalation_ids: list[int], reviewer: AbstractBaseUser,
     return results
 
 
-def escalations_assign(*, escalation_ids: list[int], reviewer: AbstractBaseUser,
-                       assignee: AbstractBaseUser | None) -> list[dict[str, Any]]:
+def escalations_assign(*, escalation_ids: list[int], reviewer: User | AnonymousUser,
+                       assignee: User | None) -> list[dict[str, Any]]:
     """Assign open items to ``assignee`` (a reviewer who did not submit them), or release them (``None``:
     unassigned, back to anyone). Each by its own conditional UPDATE on (status, version), with a history
     row. Returns one {"id", "done", "message"} per item."""

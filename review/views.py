@@ -4,11 +4,13 @@ has one small script; live updates come over a websocket, with polling as the fa
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -44,6 +46,14 @@ def reviewer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         return view(request, *args, **kwargs)
 
     return checked
+
+
+def _reviewer(request: HttpRequest) -> User:
+    """The person on a review page (reviewer_required let only reviewers in: never anonymous)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied(NOT_A_REVIEWER)
+    return user
 
 
 @reviewer_required
@@ -109,7 +119,7 @@ def bulk_report(results: list[dict[str, Any]]) -> str:
 def release(request: HttpRequest, escalation_id: int) -> HttpResponse:
     """Leaving an item's page gives up the viewer's reservation (sent with navigator.sendBeacon, so the
     CSRF token comes as the ``csrfmiddlewaretoken`` form field). 204 either way."""
-    services.escalation_release(escalation_id, request.user)
+    services.escalation_release(escalation_id, _reviewer(request))
     return HttpResponse(status=204)
 
 
@@ -139,7 +149,7 @@ def item(request: HttpRequest, escalation_id: int) -> HttpResponse:
                      "field": "reviewer_confidence", "status": 400}
         else:
             if hasattr(services, "escalation_release"):
-                services.escalation_release(escalation.pk, request.user)
+                services.escalation_release(escalation.pk, _reviewer(request))
             messages.success(request, item_page.decided_message(summary))
             carried = queue_module.querystring(params)
             if request.POST.get("then") == "next":
@@ -194,7 +204,8 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
     filters = {k: request.GET.get(k) or None for k in ("model", "criticality", "window")}
     samples_only = request.GET.get("samples_only") == "1"
     try:
-        report = monitoring.calibration_report(samples_only=samples_only, **filters)
+        report = monitoring.calibration_report(samples_only=samples_only, model=filters["model"],
+                                               criticality=filters["criticality"], window=filters["window"])
     except InputError as exc:
         messages.error(request, exc.message)
         report = monitoring.calibration_report(samples_only=samples_only)
@@ -217,10 +228,11 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
     by = list(Escalation.objects.values("status", "criticality").annotate(n=Count("id")).order_by("criticality",
                                                                                                    "status"))
     decided = Escalation.objects.filter(decided_at__isnull=False).exclude(status=Escalation.Status.EXPIRED)
-    hours = np.array([(d - c).total_seconds() / 3600 for c, d in decided.values_list("created_at", "decided_at")])
+    hours = np.array([(d - c).total_seconds() / 3600 for c, d in decided.values_list("created_at", "decided_at")
+                      if d is not None])  # none is: the filter asks for decided_at
     breaches = Escalation.objects.filter(Q(decided_at__gt=F("due_at")) | Q(decided_at__isnull=True,
                                                                           due_at__lt=timezone.now())).count()
-    throughput = list(Decision.objects.filter(final=True, created_at__gte=timezone.now() - timezone.timedelta(days=7))
+    throughput = list(Decision.objects.filter(final=True, created_at__gte=timezone.now() - timedelta(days=7))
                       .values("reviewer__username").annotate(n=Count("id")).order_by("-n"))
     return render(request, "review/statistics.html", {
         "by": by, "decided": int(hours.size),

@@ -269,7 +269,7 @@ def _cited_axis_values(context: Context, axis: str) -> list[tuple[float, float]]
     """The ranges of ``axis`` the cited extractions covered."""
     covered = []
     for extraction in context.extractions:
-        kind = extraction.get("kind")
+        kind = extraction.get("kind", "")
         fixed = {"inline": "inline", "crossline": "crossline", "timeslice": "sample"}.get(kind)
         if fixed == axis:
             covered.append((extraction["number"], extraction["number"]))
@@ -325,14 +325,14 @@ def _location_of(sentence: str, context: Context) -> dict[str, float]:
         point.setdefault(axis, (lo + hi) / 2)
     if context.extractions:
         first = context.extractions[0]
-        fixed = {"inline": "inline", "crossline": "crossline", "timeslice": "sample"}.get(first.get("kind"))
+        fixed = {"inline": "inline", "crossline": "crossline", "timeslice": "sample"}.get(first.get("kind", ""))
         if fixed and fixed not in point:
             point[fixed] = float(first["number"])
     return point
 
 
 def check_features(sentence: str, context: Context) -> list[Finding]:
-    findings = []
+    findings: list[Finding] = []
     if context.feature_check is None:
         return findings
     for feature, pattern in _FEATURE_RE.items():
@@ -352,8 +352,8 @@ def check_features(sentence: str, context: Context) -> list[Finding]:
         supported, evidence = outcome
         if supported:
             continue
-        hedged = bool(HEDGE.search(sentence))
-        findings.append(Finding("feature_fabrication", "HIGH" if hedged else "CRITICAL", match.group(0),
+        qualified = bool(HEDGE.search(sentence))
+        findings.append(Finding("feature_fabrication", "HIGH" if qualified else "CRITICAL", match.group(0),
                                 {"feature": feature, "location": point, **evidence},
                                 f"The tools find no {feature.replace('_', ' ')} at this location."))
     return findings

@@ -90,7 +90,7 @@ def survey_variables(survey: Survey) -> dict[str, float]:
 
 def _quiet_locations(g: vds.Geometry, features: dict[str, Any], count: int) -> list[tuple[float, float, float]]:
     """Locations at least 10 traces (and 100 ms where it applies) from every planted feature."""
-    found = []
+    found: list[tuple[float, float, float]] = []
     rng = np.random.default_rng(0)
     for _ in range(5000):
         i = int(rng.integers(8, g.inline.count - 8))
@@ -162,7 +162,8 @@ def run_case(case: dict[str, Any], surveys: dict[str, Survey]) -> dict[str, Any]
     result = tools.interpretation_audit(text=text, extraction_ids=extraction_ids, survey_id=survey.pk,
                                         principal=PRINCIPAL)
     findings = result["findings"]
-    matched, missed = [], []
+    matched: list[dict[str, Any]] = []
+    missed: list[dict[str, Any]] = []
     for expected in case["expected"]:
         hit = any(f["category"] == expected["category"]
                   and SEVERITY_RANK[f["severity"]] >= SEVERITY_RANK[expected["severity"]] for f in findings)

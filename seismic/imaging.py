@@ -110,9 +110,9 @@ def render_png(
         py = position(y_values, tick, fy)
         if py is None:
             continue
-        y = MARGIN_TOP + py
-        draw.line([MARGIN_LEFT - 5, y, MARGIN_LEFT - 1, y], fill="black")
-        draw.text((MARGIN_LEFT - 7, y), _label(tick), fill="black", font=font, anchor="rm")
+        tick_y = MARGIN_TOP + py
+        draw.line([MARGIN_LEFT - 5, tick_y, MARGIN_LEFT - 1, tick_y], fill="black")
+        draw.text((MARGIN_LEFT - 7, tick_y), _label(tick), fill="black", font=font, anchor="rm")
     draw.text((MARGIN_LEFT + plot.width / 2, height - 14), x_label, fill="black", font=font, anchor="mm")
     draw.text((4, MARGIN_TOP + plot.height + 8), y_label, fill="black", font=font)
     buffer = io.BytesIO()

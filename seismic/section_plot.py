@@ -89,7 +89,7 @@ def section_payload(section: Section, *, clip_percentile: float, windows: list[d
     shown_live = image_live[::step_y, ::step_x]
     scale = clip / QUANTA
     quantised = np.rint(shown.astype(np.float64) / scale).astype(np.int64)
-    cells: list[int | None] = quantised.ravel().tolist()
+    cells: list[int | None] = list(quantised.ravel().tolist())
     if not shown_live.all():
         for index in np.flatnonzero(~shown_live.ravel()).tolist():
             cells[index] = None

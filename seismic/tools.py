@@ -172,6 +172,8 @@ def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
     if not section.vertical:
         geometry = survey.geometry()
         index = geometry.sample.index_of(section.number)
+        if index is None:  # section_read accepted it, so it is on the grid
+            raise InputError(f"Timeslice {section.number:g} is not on the survey's sample grid.")
         slab, centre = _slab(survey, index, 16)
         i0 = round((section.axes[0].first - geometry.inline.first) / geometry.inline.step)
         x0 = round((section.axes[1].first - geometry.crossline.first) / geometry.crossline.step)
@@ -368,8 +370,9 @@ def _feature_checker(survey: Survey) -> Callable[[str, dict[str, float]], tuple[
         il = snap(geometry.inline, point["inline"]) if "inline" in point else None
         xl = snap(geometry.crossline, point["crossline"]) if "crossline" in point else None
         t = snap(geometry.sample, point["sample"]) if "sample" in point else None
-        if feature in ("bright_spot",) and (il is not None or xl is not None):
-            kind, number, across = ("inline", il, xl) if il is not None else ("crossline", xl, il)
+        line = ("inline", il, xl) if il is not None else ("crossline", xl, il) if xl is not None else None
+        if feature in ("bright_spot",) and line is not None:
+            kind, number, across = line
             sec = section(kind, number)
             clusters, _ = detection.detect(sec.data, sec.live, vertical=True)
             a, b = sec.axes

@@ -216,8 +216,8 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         sag_score, fill_score = steps[0]["score"], steps[-1]["score"]
         step("channel_signature", 1 - (1 - sag_score) * (1 - fill_score),
              {"note": "soft OR of incision and amplitude_contrast"})
-        gradient = _gradient_score(env_map, (i0, x0))
-        step("amplitude_gradient", gradient["score"], gradient)
+        channel_gradient = _gradient_score(env_map, (i0, x0))
+        step("amplitude_gradient", channel_gradient["score"], channel_gradient)
     elif feature == "bright_spot":
         il_sec = inline if inline_section is None else inline_section
         il_live = np.ones(il_sec.shape[0], bool) if inline_live is None else inline_live

@@ -117,7 +117,7 @@ async def refuse(scope: Scope, send: Send, limit: int, upload: bool) -> None:
 class RequestSizeLimit:
     """ASGI middleware: see the module's description."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:  # any ASGI app (Django's types scope as a dict)
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from vifsite import views
 from vifsite.api import SchemaApi
 from vifsite.vif.api.views import PrometheusApi
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("seismic.api.urls")),
     path("", include("vifsite.vif.api.urls")),
     path("", include("review.api.urls")),

@@ -15,9 +15,11 @@ from vifsite.vif.models import AgentKey, GateEvent, KappaPolicy, KappaPolicyChan
 
 @admin.register(AgentKey)
 class AgentKeyAdmin(APIKeyModelAdmin):
-    list_display = [*APIKeyModelAdmin.list_display, "owner", "can_manage_surveys", "can_record_outcomes",
-                    "can_read_metrics"]
-    list_filter = [*APIKeyModelAdmin.list_filter, "can_manage_surveys", "can_record_outcomes", "can_read_metrics"]
+    # rest_framework_api_key's admin has no annotations, so mypy takes its tuples' exact lengths as their types.
+    list_display = [*APIKeyModelAdmin.list_display, "owner", "can_manage_surveys",  # type: ignore[assignment]
+                    "can_record_outcomes", "can_read_metrics"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "can_manage_surveys",  # type: ignore[assignment]
+                   "can_record_outcomes", "can_read_metrics"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -69,7 +71,7 @@ class KappaPolicyForm(forms.ModelForm):
 
 class KappaPolicyChangeInline(admin.TabularInline):
     model = KappaPolicyChange
-    fields = ["changed_at", "changed_by", "old_threshold", "new_threshold", "reason"]
+    fields = ("changed_at", "changed_by", "old_threshold", "new_threshold", "reason")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -57,7 +58,8 @@ class AgentKeyAuthentication(authentication.BaseAuthentication):
 def agent_key_check(key: str) -> AgentKey:
     """The valid, unexpired, unrevoked agent key for ``key``, or AuthenticationFailed saying why."""
     try:
-        agent_key = AgentKey.objects.get_from_key(key)
+        # The library's manager is typed for AbstractAPIKey; AgentKey's manager returns AgentKey rows.
+        agent_key = cast(AgentKey, AgentKey.objects.get_from_key(key))
     except AgentKey.DoesNotExist:
         revoked = AgentKey.objects.filter(prefix=key.partition(".")[0], revoked=True).first()
         if revoked is not None and revoked.is_valid(key):

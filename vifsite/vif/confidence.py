@@ -117,7 +117,7 @@ def from_logprobs(tokens: Sequence[Any]) -> Confidence:
     if not isinstance(tokens, Sequence) or isinstance(tokens, (str, bytes)) or not tokens:
         raise ConfidenceError("logprobs must be a non-empty list.")
     chosen: list[Any] = []
-    tops: list[list[float]] = []
+    tops: list[list[Any]] = []  # checked by _finite_array below, as chosen is
     for item in tokens:
         if isinstance(item, Mapping):
             if "logprob" not in item:

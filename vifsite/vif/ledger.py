@@ -46,7 +46,7 @@ PAYLOAD_FIELDS = (
     "calibration_sample", "created_at", "execution_time_ms", "parent_vif_id",
 )
 # Emptied when a witness is retired to hashes only.
-RETIRED_BLANK = {
+RETIRED_BLANK: dict[str, Any] = {
     "context_snapshot": [], "prompt_template": "", "retrieved_ids": [], "prompt_text": "", "tool_parameters": {},
     "confidence_details": {}, "top_k_probs": None, "generation_params": {}, "output_text": "",
 }
@@ -263,6 +263,7 @@ def retire(*, before: datetime) -> int:
     """Retire witnesses created before ``before`` to hashes only. The signed entries stay."""
     now = timezone.now()
     # The one sanctioned change to witness rows: a plain QuerySet bypasses the append-only guard.
-    rows = models.QuerySet(model=Witness).filter(created_at__lt=before, retired_at__isnull=True)
+    rows: models.QuerySet[Witness] = models.QuerySet(model=Witness).filter(created_at__lt=before,
+                                                                           retired_at__isnull=True)
     return rows.update(payload_jcs=None, retired_at=now, **RETIRED_BLANK)
 

@@ -242,7 +242,8 @@ class Outcome(AppendOnlyModel):
         API = "api"
         AUTOMATIC = "automatic"
 
-    objects = OutcomeQuerySet.as_manager()
+    # The django-stubs plugin makes the base's manager a ClassVar, so any override reads as an instance variable.
+    objects = OutcomeQuerySet.as_manager()  # type: ignore[misc]
 
     witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="outcomes", to_field="vif_id")
     supersedes = models.OneToOneField(

@@ -160,8 +160,8 @@ def metrics_report(*, window: str = "24h") -> dict[str, Any]:
     gated = sum(row["n"] for row in gate_rows.values())
     failed = sum(row["failed"] for row in gate_rows.values())
     by_criticality = {
-        tier: {"operations": gate_rows.get(tier, {}).get("n", 0),
-               "kappa_failures": gate_rows.get(tier, {}).get("failed", 0),
+        tier: {"operations": gate_rows[tier]["n"] if tier in gate_rows else 0,
+               "kappa_failures": gate_rows[tier]["failed"] if tier in gate_rows else 0,
                "kappa_failure_rate": (gate_rows[tier]["failed"] / gate_rows[tier]["n"]) if tier in gate_rows else None,
                "average_confidence": (gate_rows[tier]["mean"] / 1e6) if tier in gate_rows else None}
         for tier in CRITICALITIES

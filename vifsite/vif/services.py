@@ -137,7 +137,7 @@ def kappa_policy_set(*, policy: KappaPolicy, threshold: Decimal, reason: str, ch
 @dataclass
 class Recorded:
     witness: Witness
-    gate: GateResult | None
+    gate: GateResult
     routing: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -147,7 +147,7 @@ class Recorded:
             "confidence_score": w.confidence_score, "confidence_method": w.confidence_method,
             "confidence_band": w.confidence_band, "entropy": w.entropy,
             "kappa_threshold": w.kappa_threshold, "kappa_gate_passed": w.kappa_gate_passed,
-            "gate": self.gate.as_dict() if self.gate else None,
+            "gate": self.gate.as_dict(),
             "routing": {"action": self.routing, "message": confidence.ROUTING_MESSAGES.get(self.routing, "")},
             "prompt_tokens": w.prompt_tokens, "prompt_tokens_estimated": w.prompt_tokens_estimated,
             "output_tokens": w.output_tokens, "output_tokens_estimated": w.output_tokens_estimated,
@@ -321,6 +321,9 @@ def witness_record_once(*, items: Sequence[Mapping[str, Any]], writer: str, key:
             if earlier.request_hash != request_hash:
                 raise Conflict("This Idempotency-Key was used with a different request; use a new key for a new "
                                "witness.", idempotency_key=key) from None
+            if earlier.response is None:  # claimed and answered in one transaction: never seen unanswered
+                raise Conflict("This Idempotency-Key's request has no recorded answer; send it again.",
+                               idempotency_key=key) from None
             return earlier.response, True
         body = render(witness_record_many(items=items, writer=writer))
         IdempotentRequest.objects.filter(pk=claim.pk).update(response=body)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -77,7 +78,9 @@ class Command(BaseCommand):
         # configured addresses may be real. One transaction: a failed run leaves no marker, the next one retries.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
                                VIFSITE_REVIEW_WEBHOOKS=[]), transaction.atomic():
-            key, _ = AgentKey.objects.create_key(name=demo.AGENT_NAME)
+            created, _ = AgentKey.objects.create_key(name=demo.AGENT_NAME)
+            # The library's manager is typed for AbstractAPIKey; AgentKey's manager creates an AgentKey.
+            key = cast(AgentKey, created)
             demo.routing_policy()
             samples = demo.calibration_record(writer=key.principal)
             results = demo.submit_all(survey=survey, key=key)

@@ -49,8 +49,9 @@ class Command(BaseCommand):
                 logging.getLogger("mcp_server").exception("tool %s failed", params.name)
                 blocks, is_error = [{"type": "text", "text": f'{{"detail": "Internal error in {params.name}: '
                                                              f'{type(exc).__name__}"}}'}], True
-            content = [types.TextContent(type="text", text=b["text"]) if b["type"] == "text" else
-                       types.ImageContent(type="image", data=b["data"], mime_type=b["mime_type"]) for b in blocks]
+            content: list[types.ContentBlock] = [
+                types.TextContent(type="text", text=b["text"]) if b["type"] == "text" else
+                types.ImageContent(type="image", data=b["data"], mime_type=b["mime_type"]) for b in blocks]
             return types.CallToolResult(content=content, is_error=is_error)
 
         server = Server("vifsite", version=APP_VERSION, instructions=(

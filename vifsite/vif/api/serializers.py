@@ -184,7 +184,7 @@ class OutcomeInputSerializer(serializers.Serializer):
 class OutcomeOutputSerializer(serializers.Serializer):
     vif_id = serializers.UUIDField(source="witness_id")
     correct = serializers.BooleanField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field named source; the stubs see Field.source
     recorded_by = serializers.CharField()
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
