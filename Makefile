@@ -51,6 +51,9 @@ bench: venv
 	$(PY) -m bench.tools
 	$(PY) -m bench.mcp
 	$(PY) -m bench.item_page
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || true
+	$(PY) -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache
