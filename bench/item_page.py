@@ -52,9 +52,10 @@ READY = """() => new Promise((resolve) => {
 })"""
 
 
-def manage(env: dict[str, str], *args: str) -> str:
+def manage(env: dict[str, str], *args: str, timeout: int = 600) -> str:
+    """``manage.py ARGS`` in a process of its own with ``env``; its output, or the bench stops with its errors."""
     result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, capture_output=True, text=True,
-                            timeout=600)
+                            timeout=timeout)
     if result.returncode:
         raise SystemExit(result.stderr[-3000:])
     return result.stdout

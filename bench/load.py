@@ -21,6 +21,8 @@ import time
 import uuid
 from pathlib import Path
 
+from bench.item_page import free_port, manage
+
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "60"))
 CLIENTS = int(os.environ.get("BENCH_LOAD_CLIENTS", "50"))
@@ -61,20 +63,6 @@ end
 """
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, capture_output=True, text=True,
-                            timeout=1800)
-    if result.returncode:
-        raise SystemExit(result.stderr[-3000:])
-    return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wrk(url: str, header: str, script: Path) -> dict[str, float]:
     command = [shutil.which("wrk") or "wrk", f"-t{min(2, CLIENTS)}", f"-c{CLIENTS}", f"-d{SECONDS}s",
                "--timeout", "30s",
@@ -90,7 +78,7 @@ def wrk(url: str, header: str, script: Path) -> dict[str, float]:
 
 def run_mode(name: str, env: dict[str, str], script: Path) -> None:
     manage(env, "migrate", "--noinput", "-v", "0")
-    lines = dict(line.split(" ", 1) for line in manage(env, "shell", "-v", "0", "-c", SETUP).splitlines()
+    lines = dict(line.split(" ", 1) for line in manage(env, "shell", "-v", "0", "-c", SETUP, timeout=1800).splitlines()
                  if line.split(" ", 1)[0] in ("survey", "session", "key"))
     manage(env, "collectstatic", "--noinput", "-v", "0")
     port = free_port()

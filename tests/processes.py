@@ -7,11 +7,14 @@ PostgreSQL fixture reports its tests skipped and why.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,23 @@ def web_server(env: dict[str, str], port: int) -> subprocess.Popen:
         time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"the web server did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+@contextmanager
+def demo_site(data: Path) -> Iterator[dict]:
+    """The site as ``make run`` makes it (migrate, bootstrap_demo, collectstatic) on a SQLite file in ``data``,
+    served by ``web_server``: yields its base URL, database URL, data directory and the printed passwords."""
+    url = f"sqlite:///{data / 'db.sqlite3'}"
+    manage(url, data, "migrate", "--noinput", "-v", "0")
+    printed = manage(url, data, "bootstrap_demo", timeout=600).stdout
+    passwords = dict(re.findall(r"^\s+(admin|reviewer2?|senior)\s+(\S+)$", printed, re.MULTILINE))
+    manage(url, data, "collectstatic", "--noinput", "-v", "0")
+    env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data), "VIFSITE_Q_SYNC": "true",
+           "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_DEBUG": "false"}
+    port = free_port()
+    process = web_server(env, port)
+    try:
+        yield {"base": f"http://127.0.0.1:{port}", "url": url, "data": data, "passwords": passwords}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_survey_page import ARGS, CHROMIUM
-from tests.processes import free_port, manage, web_server
+from tests.processes import demo_site, manage
 
 pytestmark = [pytest.mark.slow]
 SHOTS = Path(os.environ["VIFSITE_SHOTS_DIR"]) if os.environ.get("VIFSITE_SHOTS_DIR") else None  # keep screenshots there
@@ -39,35 +38,10 @@ print(json.dumps({"spot": spot.pk, "critical": first(criticality="critical", rea
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (make test installs Debian's chromium as root)")
-    data = tmp_path_factory.mktemp("item-page")
-    url = f"sqlite:///{data / 'db.sqlite3'}"
-    manage(url, data, "migrate", "--noinput", "-v", "0")
-    printed = manage(url, data, "bootstrap_demo", timeout=300).stdout
-    passwords = dict(re.findall(r"^\s+(reviewer2?|senior|admin)\s+(\S+)$", printed, re.MULTILINE))
-    items = json.loads(manage(url, data, "shell", "-v", "0", "-c", PICK).stdout.strip().splitlines()[-1])
-    manage(url, data, "collectstatic", "--noinput", "-v", "0")
-    env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data), "VIFSITE_Q_SYNC": "true",
-           "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_DEBUG": "false"}
-    port = free_port()
-    process = web_server(env, port)
-    try:
-        yield {"base": f"http://127.0.0.1:{port}", "passwords": passwords, "items": items}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
+def site(tmp_path_factory, browser):
+    with demo_site(tmp_path_factory.mktemp("item-page")) as served:
+        picked = manage(served["url"], served["data"], "shell", "-v", "0", "-c", PICK).stdout
+        yield {**served, "items": json.loads(picked.strip().splitlines()[-1])}
 
 
 def log_in(browser, site, name, viewport=WIDE):

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_survey_page import ARGS, CHROMIUM
-from tests.processes import free_port, manage, web_server
+from tests.processes import demo_site, manage
 
 pytestmark = pytest.mark.slow
 errors: list[str] = []  # uncaught script errors in any page: none allowed
@@ -49,37 +48,12 @@ print(json.dumps({"key": secret, "extraction": extractions[0], "number": numbers
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    data = tmp_path_factory.mktemp("queue-site")
-    url = f"sqlite:///{data / 'db.sqlite3'}"
-    manage(url, data, "migrate", "--noinput", "-v", "0")
-    printed = manage(url, data, "bootstrap_demo", timeout=600).stdout
-    passwords = dict(re.findall(r"^\s+(reviewer2?|senior)\s+(\S+)$", printed, re.M))
-    assert set(passwords) == {"reviewer", "reviewer2", "senior"}, printed
-    setup = manage(url, data, "shell", "-v", "0", "-c", "import json\n" + SETUP, timeout=600).stdout
-    extra = json.loads(setup.strip().splitlines()[-1])
-    manage(url, data, "collectstatic", "--noinput", "-v", "0")
-    env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data), "VIFSITE_Q_SYNC": "true",
-           "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_DEBUG": "false"}
-    port = free_port()
-    process = web_server(env, port)
-    try:
-        yield {"base": f"http://127.0.0.1:{port}", "url": url, "data": data, "passwords": passwords, **extra}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+def site(tmp_path_factory, browser):
+    with demo_site(tmp_path_factory.mktemp("queue-site")) as served:
+        assert {"reviewer", "reviewer2", "senior"} <= set(served["passwords"]), served["passwords"]
+        setup = manage(served["url"], served["data"], "shell", "-v", "0", "-c", "import json\n" + SETUP,
+                       timeout=600).stdout
+        yield {**served, **json.loads(setup.strip().splitlines()[-1])}
 
 
 def log_in(browser, site, name, **context):

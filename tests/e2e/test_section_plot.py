@@ -25,7 +25,7 @@ CLAIM = "Inline 1015 shows a bright spot at crosslines 2005-2012 and 120-200 ms.
 
 
 @pytest.fixture
-def browser():
+def browser():  # per test, started after the database fixtures (the module one of conftest would run first)
     if not shutil.which(CHROMIUM):
         pytest.skip(f"Chromium is not installed at {CHROMIUM} (make test installs Debian's chromium as root)")
     from playwright.sync_api import sync_playwright
