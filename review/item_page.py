@@ -228,14 +228,6 @@ def item_url(escalation_id: int, carried: str) -> str:
     return reverse("review:item", kwargs={"escalation_id": escalation_id}) + (f"?{carried}" if carried else "")
 
 
-def _ledger_problem(witness: Any) -> str:
-    previous = (ledger.signing.GENESIS if witness.sequence == 1 else
-                type(witness).objects.filter(sequence=witness.sequence - 1)
-                .values_list("entry_hash", flat=True).first())
-    return ledger.check_entry(witness, expected_sequence=witness.sequence, previous_hash=previous or "",
-                              public=ledger.site_key().public) or ""
-
-
 def _reservation(escalation: Escalation, user: Any, *, deciding: bool) -> dict[str, Any] | None:
     """Opening an open item reserves it for the viewer (renewing their own reservation); who holds it and
     until when, in words. Nothing for a closed item or one the viewer has already approved."""
@@ -266,7 +258,7 @@ def page_context(escalation: Escalation, user: Any, *, params: Mapping[str, Any]
     carried = review_queue.querystring(params)
     previous_id, next_id = review_queue.neighbours(params, user, escalation)
     calibration = monitoring.calibration_report(model=witness.model_id) if witness.model_id else None
-    problem = _ledger_problem(witness)
+    problem = ledger.entry_problem(witness)
     try:
         release_url = reverse("review:release", kwargs={"escalation_id": escalation.pk})
     except NoReverseMatch:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
 from review.models import Escalation
@@ -148,7 +149,14 @@ def queue_queryset(params: Mapping[str, Any], user: Any) -> QuerySet[Escalation]
     name, descending = _sort_key(params)
     items = _filtered(params, user).annotate(queue_key=SORTS[name])
     order = ("-queue_key", "-id") if descending else ("queue_key", "id")
-    return items.select_related("witness", "assignee", "reserved_by").order_by(*order)
+    # The witness's bulky columns (canonical bytes, texts, JSON) are never shown in the queue: not read.
+    return (items.select_related("witness", "assignee", "reserved_by").defer(*_WITNESS_UNSHOWN)
+            .order_by(*order))
+
+
+_WITNESS_UNSHOWN = tuple(f"witness__{name}" for name in (
+    "payload_jcs", "entry_jcs", "prompt_text", "output_text", "prompt_template", "context_snapshot",
+    "retrieved_ids", "tool_parameters", "confidence_details", "top_k_probs", "generation_params", "signature"))
 
 
 def neighbours(params: Mapping[str, Any], user: Any, escalation: Escalation) -> tuple[int | None, int | None]:
@@ -230,6 +238,11 @@ def rows(escalations: list[Escalation], *, now: Any = None) -> list[dict[str, An
     from seismic.models import Extraction
 
     now = now or timezone.now()
+    # Formatted here, not with template filters and {% url %} per row: those look up the locale and
+    # resolve the URL for every cell, and were half of the page's time with a full page of rows.
+    item_url = reverse("review:item", args=[0]).removesuffix("0/")
+    status_labels = dict(Escalation.Status.choices)
+    criticality_labels = dict(Escalation._meta.get_field("criticality").choices or ())
     wanted = {pk for e in escalations for pk in (e.extraction_ids or []) if isinstance(pk, int)}
     extractions = {x.pk: x for x in Extraction.objects.filter(pk__in=wanted).select_related("survey")} if wanted else {}
     out = []
@@ -238,8 +251,15 @@ def rows(escalations: list[Escalation], *, now: Any = None) -> list[dict[str, An
         sections = [f"{x.kind} {x.number:g}" for x in cited[:2]] + (["…"] if len(cited) > 2 else [])
         holder = reservation_holder(e, now=now)
         minutes_left = max(1, round((e.reserved_until - now).total_seconds() / 60)) if holder else 0
+        score = e.witness.confidence_score
+        due = timezone.localtime(e.due_at)
         out.append({
-            "e": e, "excerpt": excerpt(e.interpretation), "survey": cited[0].survey.name if cited else "",
+            "e": e, "url": f"{item_url}{e.pk}/", "status": status_labels.get(e.status, e.status),
+            "criticality": criticality_labels.get(e.criticality, e.criticality),
+            "band": e.witness.confidence_band, "confidence": "" if score is None else f"{score:.2f}",
+            "due_iso": due.isoformat(), "due_title": due.strftime("%Y-%m-%d %H:%M ") + (due.tzname() or ""),
+            "assignee": e.assignee.username if e.assignee is not None else "",
+            "excerpt": excerpt(e.interpretation), "survey": cited[0].survey.name if cited else "",
             "sections": ", ".join(sections), "agent": e.submitted_by.removeprefix("agent:"),
             "model": " ".join(v for v in (e.witness.model_id, e.witness.model_version) if v),
             "reasons": reason_words(e), "due": due_words(e.due_at, now), "overdue": e.is_open and e.due_at < now,

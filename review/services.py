@@ -306,6 +306,10 @@ def escalation_decide(*, escalation_id: int, reviewer: User | AnonymousUser | Ag
                 vif_services.outcome_record(witness=escalation.witness, correct=decision == Decision.Kind.APPROVE,
                                             source="human", recorded_by=actor,
                                             note=revised_text if decision == Decision.Kind.REVISE else comment)
+            elif decision == Decision.Kind.NEEDS_ANALYSIS:
+                # No verdict: a calibration sample left unlabelled counts against κ (see kappa_suggestions_compute).
+                vif_services.calibration_sample_unresolved(witness=escalation.witness, reason="needs_analysis",
+                                                           recorded_by=actor)
     return escalation_summary(escalation_get(escalation_id=escalation_id))
 
 
@@ -412,7 +416,8 @@ def delivery_attempt(*, delivery_id: int) -> None:
 
 def sla_sweep(*, now: Any = None) -> dict[str, int]:
     """Remind assignees before the deadline, move overdue items to senior reviewers, and expire items
-    past the hard deadline as abstentions (fail closed; never an automatic approval)."""
+    past the hard deadline as abstentions (fail closed; never an automatic approval). An expired calibration
+    sample is noted as unresolved, so κ suggestions count it as an error."""
     from review import notify
 
     now = now or timezone.now()
@@ -426,6 +431,8 @@ def sla_sweep(*, now: Any = None) -> dict[str, int]:
                 continue
             _event(escalation, actor="system:sla", from_status=escalation.status, to_status=Escalation.Status.EXPIRED,
                    version=escalation.version + 1, note="hard deadline passed: expired as an abstention")
+            vif_services.calibration_sample_unresolved(witness=escalation.witness, reason="expired",
+                                                       recorded_by="system:sla")
             _tell_agent(escalation_get(escalation_id=escalation.pk))
         counts["expired"] += 1
     for escalation in Escalation.objects.filter(status__in=Escalation.OPEN, due_at__lte=now,

@@ -51,3 +51,18 @@ def test_two_processes_importing_one_name_register_one_survey(pg_url, tmp_path, 
     assert count.strip() == "1"
     # The loser's volume was removed: one VDS on disk, the winner's.
     assert len(list((tmp_path / "surveys").glob("*.vds*"))) == 1
+
+
+def test_requests_reuse_pooled_connections_instead_of_opening_one_each(pg_url, tmp_path):  # noqa: F811
+    """Closing Django's connection at the end of a request hands it back to the process's pool: the next
+    request gets the same server process, not a new one (PostgreSQL forks a backend per connection)."""
+    script = (
+        "from django.db import connection; import json; pids = []\n"
+        "for _ in range(5):\n"
+        "    with connection.cursor() as c:\n"
+        "        c.execute('select pg_backend_pid()'); pids.append(c.fetchone()[0])\n"
+        "    connection.close()\n"
+        "print(json.dumps({'pool': connection.pool is not None, 'pids': pids}))"
+    )
+    out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script).stdout.strip().splitlines()[-1])
+    assert out["pool"] and len(set(out["pids"])) == 1, out

@@ -130,6 +130,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": SQLITE_BUSY_TIMEOUT_S,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # A pool of connections per process (psycopg_pool), not a new server process per request: opening a
+    # PostgreSQL connection costs a fork on the server and the session set-up, more than most requests.
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("VIFSITE_DB_POOL_MIN", 1, minimum=0),
+        "max_size": env_int("VIFSITE_DB_POOL_MAX", 20, minimum=1),
+        "timeout": env_int("VIFSITE_DB_POOL_TIMEOUT_S", 30, minimum=1),
+    }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -261,6 +269,13 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The cache holds what every web process must agree on (API rate limits, cached statistics): in Redis
+# when there is one, else in the process (the default single-process mode).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "vifsite"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Seismic ----------------------------------------------------------------------------------
 VIFSITE_SURVEY_DIR = DATA_DIR / "surveys"

@@ -50,9 +50,11 @@ def two_servers(url: str, data_dir: Path):
         for port, process in zip(ports, processes, strict=True):
             for _ in range(300):
                 try:
-                    requests.get(f"http://127.0.0.1:{port}/api/v1/ledger/", timeout=1)
+                    # A server that has bound its port but is still importing Django on a loaded machine
+                    # answers late: wait for it, do not fail the test on a slow first answer.
+                    requests.get(f"http://127.0.0.1:{port}/api/v1/ledger/", timeout=(1, 30))
                     break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):
                     assert process.poll() is None, "a web server died while starting"
                     time.sleep(0.1)
         yield [f"http://127.0.0.1:{port}" for port in ports], logs

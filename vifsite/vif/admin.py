@@ -10,7 +10,16 @@ from django.shortcuts import render
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from vifsite.vif import services
-from vifsite.vif.models import AgentKey, GateEvent, KappaPolicy, KappaPolicyChange, KappaSuggestion, Outcome, Witness
+from vifsite.vif.models import (
+    AgentKey,
+    GateEvent,
+    KappaPolicy,
+    KappaPolicyChange,
+    KappaSuggestion,
+    Outcome,
+    UnresolvedSample,
+    Witness,
+)
 
 
 @admin.register(AgentKey)
@@ -54,6 +63,12 @@ class OutcomeAdmin(ReadOnlyAdmin):
 class GateEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "writer", "criticality", "domain", "confidence_micros", "threshold_micros", "passed"]
     list_filter = ["passed", "criticality"]
+
+
+@admin.register(UnresolvedSample)
+class UnresolvedSampleAdmin(ReadOnlyAdmin):
+    list_display = ["witness", "reason", "recorded_by", "model_id", "criticality", "confidence_micros", "created_at"]
+    list_filter = ["reason", "criticality"]
 
 
 class KappaPolicyForm(forms.ModelForm):
@@ -105,9 +120,31 @@ class ApplySuggestionForm(forms.Form):
 @admin.register(KappaSuggestion)
 class KappaSuggestionAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "current_kappa", "suggested", "samples", "observed_error", "upper_bound", "coverage",
-                    "computed_at", "applied_at"]
+                    "floor", "why_none", "computed_at", "applied_at"]
     list_filter = ["criticality", "model_id"]
     actions = ["apply_suggestions"]
+    fields = ["criticality", "domain", "model_id", "model_version", "suggested", "why_none", "floor", "unresolved",
+              "certified_by", "evidence", "computed_at", "applied_at"]
+    readonly_fields = ["why_none", "floor", "unresolved", "certified_by", "computed_at"]
+
+    @admin.display(description="why no κ")
+    def why_none(self, obj: KappaSuggestion) -> Any:
+        why = obj.evidence.get("why_none")
+        return why.get("message", why.get("code")) if isinstance(why, dict) else "—"
+
+    @admin.display(description="to a human whatever κ")
+    def floor(self, obj: KappaSuggestion) -> Any:
+        """(μ − α)/(1 − α) when the tier's base error μ exceeds its target α."""
+        value = obj.evidence.get("floor")
+        return "—" if not value else f"at least {value:.0%}"
+
+    @admin.display(description="unresolved samples (counted as errors)")
+    def unresolved(self, obj: KappaSuggestion) -> Any:
+        return obj.evidence.get("unresolved", 0)
+
+    @admin.display(description="certified by")
+    def certified_by(self, obj: KappaSuggestion) -> Any:
+        return ", ".join(obj.evidence.get("certified_by") or []) or "—"
 
     @admin.display(description="current κ")
     def current_kappa(self, obj: KappaSuggestion) -> Any:

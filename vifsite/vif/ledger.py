@@ -1,6 +1,19 @@
-"""The witness ledger: append under the chain-head lock, verify, checkpoint, export, retire.
+"""The witness ledger: queue leaves, integrate them in batches under the chain-head lock, verify,
+checkpoint, export, retire.
 
-Each witness row is a ledger entry:
+Recording a witness is split the way transparency logs split queuing a leaf from integrating it:
+
+- ``queue`` inserts the witness as a pending leaf: its payload is fixed, hashed and timestamped in the
+  request, outside any lock; the row has no sequence yet. Concurrent requests queue without waiting on
+  each other.
+- ``integrate`` takes the chain-head lock and sequences every pending leaf it can see, oldest first, in
+  one batch: sequence, previous hash, entry, Ed25519 signature, one UPDATE, one commit. A request that
+  queued a leaf integrates after its own transaction commits; if another request's batch took its leaf
+  meanwhile, it finds it sequenced and does not wait on the lock at all. Under load the batches grow and
+  the lock is taken once per batch, not once per read. A leaf whose request died between the two steps
+  is integrated by the next batch, or by the ``ledger_integrate`` task every minute.
+
+Each sequenced witness row is a ledger entry:
 
 - ``payload_jcs``: RFC 8785 bytes of the recorded fields (``payload_of``); ``payload_hash`` its SHA-256;
 - ``entry_jcs``: RFC 8785 bytes of {schema, sequence, prev_hash, payload_hash, vif_id, created_at,
@@ -22,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from vifsite.vif import signing
@@ -72,55 +85,131 @@ def payload_of(witness: Witness) -> dict[str, Any]:
     return payload
 
 
-def _entry(witness: Witness, key_id: str) -> dict[str, Any]:
-    return {
-        "schema": ENTRY_SCHEMA, "sequence": witness.sequence, "prev_hash": witness.prev_hash,
-        "payload_hash": witness.payload_hash, "vif_id": str(witness.vif_id),
-        "created_at": signing.iso(witness.created_at),
-        "operation": witness.operation, "writer": witness.writer, "prompt_hash": witness.prompt_hash,
-        "output_hash": witness.output_hash, "tool_results_hash": witness.tool_results_hash, "key_id": key_id,
-    }
+def _lock_head() -> tuple[int, str]:
+    """Take the chain-head row lock, then read it: (sequence, head hash). The UPDATE locks the row on
+    PostgreSQL until commit and takes SQLite's write lock, so a second integrator waits here instead of
+    reading a stale head (the "read last, then insert" race that forks or loses entries). Plain SQL: this
+    runs once per batch on the hot path, where the ORM's query building cost more than the queries."""
+    table = connection.ops.quote_name(LedgerHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET updated_at = %s WHERE id = 1", [timezone.now()])  # noqa: S608
+        if cursor.rowcount == 0:
+            LedgerHead.objects.get_or_create(pk=1, defaults={"sequence": 0, "head_hash": signing.GENESIS})
+            cursor.execute(f"UPDATE {table} SET updated_at = %s WHERE id = 1", [timezone.now()])  # noqa: S608
+        cursor.execute(f"SELECT sequence, head_hash FROM {table} WHERE id = 1")  # noqa: S608
+        sequence, head_hash = cursor.fetchone()
+    return int(sequence), head_hash
 
 
-def _lock_head() -> LedgerHead:
-    """Take the chain-head row lock before reading it. An UPDATE locks the row on PostgreSQL until
-    commit and takes SQLite's write lock, so a second appender waits here instead of reading a stale
-    head (the "read last, then insert" race that forks or loses entries)."""
+def _write_batch(rows: list[Witness]) -> None:
+    """Fill the entries of a batch of pending leaves and move the head past them (under the lock)."""
+    witnesses = connection.ops.quote_name(Witness._meta.db_table)
+    head = connection.ops.quote_name(LedgerHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {witnesses} SET sequence = %s, prev_hash = %s, entry_jcs = %s, entry_hash = %s, "  # noqa: S608
+            "signature = %s WHERE id = %s AND sequence IS NULL",
+            [(w.sequence, w.prev_hash, w.entry_jcs, w.entry_hash, w.signature, w.pk) for w in rows])
+        cursor.execute(f"UPDATE {head} SET sequence = %s, head_hash = %s, updated_at = %s WHERE id = 1",  # noqa: S608
+                       [rows[-1].sequence, rows[-1].entry_hash, timezone.now()])
+
+
+# The columns an entry is made of, read back from a pending leaf when it is integrated.
+_LEAF_COLUMNS = ("pk", "vif_id", "created_at", "operation", "writer", "prompt_hash", "output_hash",
+                 "tool_results_hash", "payload_hash")
+_ENTRY_FIELDS = ("sequence", "prev_hash", "entry_jcs", "entry_hash", "signature")
+INTEGRATE_BATCH = 2000
+
+
+def queue(witnesses: Sequence[Witness]) -> list[Witness]:
+    """Insert unsaved witnesses as pending leaves: payload fixed, hashed and timestamped, no sequence yet.
+    In the caller's transaction, so a leaf exists exactly when the rows recorded with it do."""
+    if not witnesses:
+        return []
     now = timezone.now()
-    if not LedgerHead.objects.filter(pk=1).update(updated_at=now):
-        LedgerHead.objects.get_or_create(pk=1, defaults={"sequence": 0, "head_hash": signing.GENESIS})
-        LedgerHead.objects.filter(pk=1).update(updated_at=now)
-    return LedgerHead.objects.get(pk=1)
+    for witness in witnesses:
+        witness.sequence = None
+        witness.entry_hash = None
+        witness.prev_hash = witness.entry_jcs = witness.signature = ""
+        witness.created_at = now
+        witness.schema_version = PAYLOAD_SCHEMA
+        payload_bytes = signing.canonical(payload_of(witness))
+        witness.payload_jcs = payload_bytes.decode("utf-8")
+        witness.payload_hash = signing.sha256_hex(payload_bytes)
+    Witness.objects.bulk_create(witnesses)
+    return list(witnesses)
+
+
+def integrate(witnesses: Sequence[Witness] = (), *, batch: int = INTEGRATE_BATCH, check_first: bool = True) -> int:
+    """Sequence pending leaves under the chain-head lock, in batches, until none of ``witnesses`` is
+    pending (with none given: one batch of whatever is pending), and fill the given witnesses' entry
+    fields. ``check_first`` looks, before waiting on the lock, whether another batch has already taken
+    them (pointless for leaves queued in the caller's own open transaction). Answers how many leaves this
+    call sequenced."""
+    ids = {w.pk for w in witnesses if w.pk is not None}
+    waiting = set(ids)
+    if ids and check_first:
+        waiting = set(Witness.objects.filter(pk__in=ids, sequence__isnull=True).values_list("pk", flat=True))
+    done, entries = 0, {}
+    if not ids or waiting:
+        key = site_key()
+        key_id = key.key_id()
+        while True:
+            with transaction.atomic():
+                sequence, head_hash = _lock_head()
+                pending = list(Witness.objects.filter(sequence__isnull=True).order_by("pk")
+                               .values_list(*_LEAF_COLUMNS)[:batch])
+                if pending:
+                    rows = _chain(pending, sequence, head_hash, key, key_id)
+                    _write_batch(rows)
+                    done += len(rows)
+                    entries.update({row.pk: row for row in rows if row.pk in ids})
+            waiting -= {row[0] for row in pending}
+            if not waiting or not pending:
+                break
+    if ids:
+        missing = ids - entries.keys()
+        if missing:  # sequenced by another batch
+            entries.update({w.pk: w for w in Witness.objects.filter(pk__in=missing).only("pk", *_ENTRY_FIELDS)})
+        for witness in witnesses:
+            if witness.pk in entries:
+                for name in _ENTRY_FIELDS:
+                    setattr(witness, name, getattr(entries[witness.pk], name))
+    return done
+
+
+def _chain(pending: list[tuple[Any, ...]], sequence: int, previous: str, key: signing.SiteKey,
+           key_id: str) -> list[Witness]:
+    """Entries for pending leaves in order after the head: links, hashes and signatures."""
+    rows = []
+    for pk, vif_id, created_at, operation, writer, prompt_hash, output_hash, tool_results_hash, payload_hash \
+            in pending:
+        sequence += 1
+        entry = {"schema": ENTRY_SCHEMA, "sequence": sequence, "prev_hash": previous, "payload_hash": payload_hash,
+                 "vif_id": str(vif_id), "created_at": signing.iso(created_at), "operation": operation,
+                 "writer": writer, "prompt_hash": prompt_hash, "output_hash": output_hash,
+                 "tool_results_hash": tool_results_hash, "key_id": key_id}
+        entry_bytes = signing.canonical(entry)
+        entry_hash = signing.sha256_hex(entry_bytes)
+        rows.append(Witness(pk=pk, sequence=sequence, prev_hash=previous, entry_jcs=entry_bytes.decode("utf-8"),
+                            entry_hash=entry_hash, signature=key.sign(entry_bytes)))
+        previous = entry_hash
+    return rows
 
 
 def append(witnesses: Sequence[Witness]) -> list[Witness]:
-    """Give each unsaved witness its sequence, links, hashes and signature, and insert them all in
-    one transaction. ``created_at`` is set here, under the lock, so time follows sequence."""
+    """Queue unsaved witnesses and integrate them at once, in the caller's transaction if there is one
+    (then the chain-head lock is held until it commits: callers on a hot path queue inside their
+    transaction and integrate after it, see ``seismic.services.section_extract``)."""
     if not witnesses:
         return []
-    key = site_key()
-    key_id = key.key_id()
-    with transaction.atomic():
-        head = _lock_head()
-        sequence, previous = head.sequence, head.head_hash
-        now = timezone.now()
-        for witness in witnesses:
-            sequence += 1
-            witness.sequence = sequence
-            witness.prev_hash = previous
-            witness.created_at = now
-            witness.schema_version = PAYLOAD_SCHEMA
-            payload_bytes = signing.canonical(payload_of(witness))
-            witness.payload_jcs = payload_bytes.decode("utf-8")
-            witness.payload_hash = signing.sha256_hex(payload_bytes)
-            entry_bytes = signing.canonical(_entry(witness, key_id))
-            witness.entry_jcs = entry_bytes.decode("utf-8")
-            witness.entry_hash = signing.sha256_hex(entry_bytes)
-            witness.signature = key.sign(entry_bytes)
-            previous = witness.entry_hash
-        Witness.objects.bulk_create(witnesses)
-        LedgerHead.objects.filter(pk=1).update(sequence=sequence, head_hash=previous, updated_at=now)
+    queue(witnesses)
+    integrate(witnesses, check_first=False)
     return list(witnesses)
+
+
+def pending_count() -> int:
+    return Witness.objects.filter(sequence__isnull=True).count()
 
 
 # --- Verification ---------------------------------------------------------------------------------
@@ -130,6 +219,7 @@ class Verification:
     ok: bool = True
     checked: int = 0
     retired: int = 0
+    pending: int = 0
     last_sequence: int = 0
     head_hash: str = signing.GENESIS
     first_bad_sequence: int | None = None
@@ -143,7 +233,8 @@ class Verification:
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "checked": self.checked, "retired": self.retired, "last_sequence": self.last_sequence,
+        return {"ok": self.ok, "checked": self.checked, "retired": self.retired, "pending": self.pending,
+                "last_sequence": self.last_sequence,
                 "head_hash": self.head_hash, "first_bad_sequence": self.first_bad_sequence, "problem": self.problem,
                 "checkpoint": self.checkpoint, "notes": self.notes}
 
@@ -183,6 +274,17 @@ def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str,
     return ""
 
 
+def entry_problem(witness: Witness) -> str:
+    """What is wrong with one witness's entry where it stands (its hash, signature, payload and link to
+    the entry before it), or ''. A queued leaf has no entry yet: it is not wrong, but says so."""
+    if witness.sequence is None:
+        return "queued, not yet sequenced into the ledger (it is signed when integrated, within seconds)"
+    previous = (signing.GENESIS if witness.sequence == 1 else
+                Witness.objects.filter(sequence=witness.sequence - 1).values_list("entry_hash", flat=True).first())
+    return check_entry(witness, expected_sequence=witness.sequence, previous_hash=previous or "",
+                       public=site_key().public)
+
+
 def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | None = None) -> Verification:
     """Check every hash, link and signature in sequence order, then the head row and latest checkpoint."""
     key = key or site_key()
@@ -190,15 +292,23 @@ def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | N
     result = Verification()
     previous = signing.GENESIS
     expected = 1
-    for witness in Witness.objects.order_by("sequence").iterator(chunk_size=2000):
+    for witness in Witness.objects.filter(sequence__isnull=False).order_by("sequence").iterator(chunk_size=2000):
         problem = check_entry(witness, expected_sequence=expected, previous_hash=previous, public=public)
         if problem:
             return result.fail(witness.sequence if witness.sequence == expected else expected, problem)
         result.checked += 1
         result.retired += witness.retired_at is not None
-        previous = witness.entry_hash
+        previous = witness.entry_hash or ""
         expected += 1
     result.last_sequence, result.head_hash = expected - 1, previous
+    pending = Witness.objects.filter(sequence__isnull=True).aggregate(n=models.Count("pk"),
+                                                                      oldest=models.Min("created_at"))
+    if pending["n"]:
+        result.pending = pending["n"]
+        age = (timezone.now() - pending["oldest"]).total_seconds()
+        result.notes.append(f"{pending['n']} witness(es) queued but not yet sequenced (oldest {age:.0f} s ago); "
+                            "they are signed when integrated" + ("" if age < 120 else
+                                                                  ": is the ledger_integrate task running?"))
     head = LedgerHead.objects.filter(pk=1).first()
     if head is not None and (head.sequence, head.head_hash) != (result.last_sequence, result.head_hash):
         return result.fail(result.last_sequence + 1,
@@ -239,7 +349,7 @@ def checkpoint(*, directory: str | Path | None = None) -> dict[str, Any]:
 def export_bundle(*, since: datetime | None = None) -> dict[str, Any]:
     """Entries from ``since`` on, with everything a stand-alone verifier needs."""
     key = site_key()
-    rows = Witness.objects.order_by("sequence")
+    rows = Witness.objects.filter(sequence__isnull=False).order_by("sequence")
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     entries = [

@@ -114,13 +114,14 @@ class Witness(AppendOnlyModel):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
                                to_field="vif_id", db_column="parent_vif_id")
 
-    # The ledger entry.
-    sequence = models.BigIntegerField(unique=True)
-    prev_hash = models.CharField(max_length=64)
+    # The ledger entry. Empty (sequence NULL) while the witness is a queued leaf, filled once when the
+    # ledger integrates it (ledger.integrate), never changed after.
+    sequence = models.BigIntegerField(unique=True, null=True, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
     payload_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
-    signature = models.CharField(max_length=100)
-    entry_jcs = models.TextField(help_text="The exact signed bytes of the ledger entry (RFC 8785 JSON).")
+    entry_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)  # noqa: DJ001  NULL until integrated
+    signature = models.CharField(max_length=100, blank=True)
+    entry_jcs = models.TextField(blank=True, help_text="The exact signed bytes of the ledger entry (RFC 8785 JSON).")
     payload_jcs = models.TextField(null=True, blank=True,  # noqa: DJ001  NULL marks a retired witness, not ""
                                    help_text="The exact canonical bytes of the recorded fields; empty once retired.")
     retired_at = models.DateTimeField(null=True, blank=True)
@@ -135,7 +136,7 @@ class Witness(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.operation} {self.vif_id}"
+        return f"#{self.sequence if self.sequence is not None else 'pending'} {self.operation} {self.vif_id}"
 
     @property
     def confidence_score(self) -> float | None:
@@ -147,7 +148,7 @@ class Witness(AppendOnlyModel):
 
 
 class LedgerHead(models.Model):
-    """The single chain-head row. Every append locks it first (an UPDATE), so appends queue on it
+    """The single chain-head row. Every integration locks it first (an UPDATE), so batches queue on it
     on PostgreSQL and SQLite alike and no two entries ever share a predecessor."""
 
     sequence = models.BigIntegerField(default=0)
@@ -302,6 +303,35 @@ class KappaSuggestion(models.Model):
     def __str__(self) -> str:
         key = f"{self.criticality}.{self.domain}" if self.domain else self.criticality
         return f"{key} {self.model_id} {self.model_version}: {self.suggested if self.suggested is not None else 'none'}"
+
+
+class UnresolvedSample(AppendOnlyModel):
+    """A calibration sample whose review ended without a verdict: it expired, or the reviewer asked for more
+    analysis. The samples that do get a verdict are not a random subset, so κ suggestions count this one as
+    an error until the witness gets a label. Copies the witness's model, criticality and confidence as
+    ``Outcome`` does."""
+
+    class Reason(models.TextChoices):
+        EXPIRED = "expired", "expired"
+        NEEDS_ANALYSIS = "needs_analysis", "needs analysis"
+
+    witness = models.OneToOneField(Witness, on_delete=models.PROTECT, related_name="unresolved_sample",
+                                   to_field="vif_id")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    recorded_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+    model_id = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=100, blank=True)
+    criticality = models.CharField(max_length=20, blank=True)
+    domain = models.CharField(max_length=100, blank=True)
+    confidence_micros = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "unresolved calibration sample"
+
+    def __str__(self) -> str:
+        return f"{self.witness_id} {self.get_reason_display()}"
 
 
 class IdempotentRequest(models.Model):

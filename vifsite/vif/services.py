@@ -29,6 +29,7 @@ from vifsite.vif.models import (
     KappaPolicyChange,
     KappaSuggestion,
     Outcome,
+    UnresolvedSample,
     Witness,
 )
 
@@ -281,12 +282,15 @@ def witness_record_many(*, items: Sequence[Mapping[str, Any]], writer: str) -> l
             if len(items) == 1:
                 raise
             raise InputError(f"witness {index}: {exc.message}", index=index, **exc.details) from None
+    witnesses = [witness for witness, _ in prepared]
     with transaction.atomic():
-        ledger.append([witness for witness, _ in prepared])
+        ledger.queue(witnesses)
         GateEvent.objects.bulk_create([
             GateEvent(writer=writer, criticality=gate.criticality, domain=gate.domain,
                       confidence_micros=gate.confidence_micros, threshold_micros=gate.threshold_micros,
                       passed=gate.passed, witness=witness) for witness, gate in prepared])
+    # After the commit when called on its own: the chain-head lock is not held across the inserts above.
+    ledger.integrate(witnesses)
     return [Recorded(witness, gate, witness.routing) for witness, gate in prepared]
 
 
@@ -330,15 +334,28 @@ def witness_record_once(*, items: Sequence[Mapping[str, Any]], writer: str, key:
     return body, False
 
 
+def idempotency_prune(*, now: Any = None) -> int:
+    """Delete Idempotency-Key answers older than IDEMPOTENCY_WINDOW (they can no longer be replayed)."""
+    now = now or timezone.now()
+    deleted, _ = IdempotentRequest.objects.filter(created_at__lt=now - IDEMPOTENCY_WINDOW).delete()
+    return deleted
+
+
 def witness_record_tool(*, tool_id: str, parameters: Mapping[str, Any], result_hash: str, writer: str,
-                        execution_time_ms: float | None = None, vif_id: uuid.UUID | None = None) -> Witness:
-    """Witness one call of a data tool: its exact parameters and the hash of what it returned."""
+                        execution_time_ms: float | None = None, vif_id: uuid.UUID | None = None,
+                        integrate: bool = True) -> Witness:
+    """Witness one call of a data tool: its exact parameters and the hash of what it returned. With
+    ``integrate=False`` the witness is only queued, for a caller that records it in a transaction with
+    other rows and integrates (``ledger.integrate``) once that has committed."""
     witness = Witness(
         vif_id=vif_id or uuid.uuid4(), operation=Witness.Operation.TOOL, model_id="", tool_ids=[tool_id],
         tool_parameters=dict(parameters), tool_results_hash=_check_hash(result_hash, "tool_results_hash"),
         writer=writer, execution_time_ms=execution_time_ms,
     )
-    ledger.append([witness])
+    if integrate:
+        ledger.append([witness])
+    else:
+        ledger.queue([witness])
     return witness
 
 
@@ -387,17 +404,29 @@ def outcome_record(*, witness: Witness, correct: bool, source: str, recorded_by:
 
 def kappa_suggestions_compute() -> list[KappaSuggestion]:
     """Recompute the Learn-then-Test κ per criticality, domain, model and model version from the
-    calibration samples only (never items reviewed because they were escalated)."""
-    rows: dict[tuple[str, str, str, str], list[tuple[int, bool]]] = {}
-    for tier, domain, model_id, version, micros, correct in (
-            Outcome.objects.current().filter(calibration_sample=True).exclude(criticality="")
-            .values_list("criticality", "domain", "model_id", "model_version", "confidence_micros", "correct")
+    calibration samples only (never items reviewed because they were escalated). Calibration samples whose
+    review ended without a verdict and that have no label since count as errors (see thresholds)."""
+    # Per group: witness ids (they decide the split of thresholds.suggest), confidences, labels, unresolved.
+    rows: dict[tuple[str, str, str, str], list[tuple[str, int, bool, bool]]] = {}
+    labelled = Outcome.objects.current()
+    for tier, domain, model_id, version, witness_id, micros, correct in (
+            labelled.filter(calibration_sample=True).exclude(criticality="")
+            .values_list("criticality", "domain", "model_id", "model_version", "witness_id", "confidence_micros",
+                         "correct")
             .iterator(chunk_size=5000)):
-        rows.setdefault((tier, domain, model_id, version), []).append((micros, correct))
+        rows.setdefault((tier, domain, model_id, version), []).append((str(witness_id), micros, correct, False))
+    for tier, domain, model_id, version, witness_id, micros in (
+            UnresolvedSample.objects.exclude(criticality="")
+            .exclude(witness_id__in=labelled.values("witness_id"))
+            .values_list("criticality", "domain", "model_id", "model_version", "witness_id", "confidence_micros")
+            .iterator(chunk_size=5000)):
+        rows.setdefault((tier, domain, model_id, version), []).append((str(witness_id), micros, False, True))
     results = []
     for (tier, domain, model_id, version), values in rows.items():
-        array = np.array(values, dtype=np.int64)
-        found = thresholds.suggest(array[:, 0] / 1e6, array[:, 1], alpha=thresholds.TARGET_RISK[tier])
+        found = thresholds.suggest(np.array([v[1] for v in values], dtype=np.int64) / 1e6,
+                                   np.array([v[2] for v in values], dtype=np.int64),
+                                   alpha=thresholds.TARGET_RISK[tier], keys=[v[0] for v in values],
+                                   unresolved=np.array([v[3] for v in values], dtype=bool))
         suggestion, _ = KappaSuggestion.objects.update_or_create(
             criticality=tier, domain=domain, model_id=model_id, model_version=version,
             defaults={"suggested": None if found.kappa is None else Decimal(str(found.kappa)),
@@ -425,8 +454,9 @@ def _auto_apply(suggestions: list[KappaSuggestion]) -> None:
 
 def kappa_suggestion_apply(*, suggestion: KappaSuggestion, reason: str, changed_by: str) -> KappaPolicy:
     if suggestion.suggested is None:
-        raise InputError("This suggestion says no κ can be shown to keep the risk; set the policy by hand "
-                         "(e.g. 1.0 to send every item to a human).")
+        why = (suggestion.evidence.get("why_none") or {}).get("message", "")
+        raise InputError("This suggestion says no κ can be shown to keep the risk" + (f" ({why})" if why else "")
+                         + "; set the policy by hand (e.g. 1.0 to send every item to a human).")
     policy = KappaPolicy.objects.filter(criticality=suggestion.criticality, domain=suggestion.domain).first()
     if policy is None:
         policy = KappaPolicy(criticality=suggestion.criticality, domain=suggestion.domain,
@@ -436,3 +466,19 @@ def kappa_suggestion_apply(*, suggestion: KappaSuggestion, reason: str, changed_
                                      f"calibration samples, {suggestion.model_id} {suggestion.model_version})")
     KappaSuggestion.objects.filter(pk=suggestion.pk).update(applied_at=timezone.now())
     return policy
+
+
+def calibration_sample_unresolved(*, witness: Witness, reason: str,
+                                  recorded_by: str) -> UnresolvedSample | None:
+    """Note that a calibration sample's review ended without a verdict (it expired, or the reviewer asked for
+    more analysis), so κ suggestions count it as an error until it gets a label. Nothing for a witness that
+    is not a calibration sample or already has a label; the first note stands (safe to call twice)."""
+    if not witness.calibration_sample or witness.confidence_micros is None:
+        return None
+    if Outcome.objects.current().filter(witness=witness).exists():
+        return None
+    sample, _ = UnresolvedSample.objects.get_or_create(witness=witness, defaults={
+        "reason": reason, "recorded_by": recorded_by, "created_at": timezone.now(), "model_id": witness.model_id,
+        "model_version": witness.model_version, "criticality": witness.task_criticality, "domain": witness.domain,
+        "confidence_micros": witness.confidence_micros})
+    return sample

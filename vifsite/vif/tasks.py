@@ -11,3 +11,18 @@ def kappa_suggestions() -> None:
     from vifsite.vif import services
 
     services.kappa_suggestions_compute()
+
+
+def ledger_integrate() -> int:
+    """Sequence leaves a request queued but did not integrate (it died in between). Usually none."""
+    done = 0
+    while count := ledger.integrate():
+        done += count
+    return done
+
+
+def idempotency_prune() -> int:
+    """Forget Idempotency-Key answers older than the replay window."""
+    from vifsite.vif import services
+
+    return services.idempotency_prune()

@@ -97,10 +97,7 @@ def witness_dict(witness: Witness) -> dict[str, Any]:
     payload = ledger.payload_of(witness)
     payload["confidence_score"] = witness.confidence_score
     payload["kappa_threshold"] = witness.kappa_threshold
-    previous = (Witness.objects.filter(sequence=witness.sequence - 1).values_list("entry_hash", flat=True).first()
-                if witness.sequence > 1 else ledger.signing.GENESIS)
-    problem = ledger.check_entry(witness, expected_sequence=witness.sequence, previous_hash=previous or "",
-                                 public=ledger.site_key().public)
+    problem = ledger.entry_problem(witness)
     outcome = Outcome.objects.current().filter(witness=witness).first()
     return {
         **payload,
