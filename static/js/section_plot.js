@@ -9,6 +9,10 @@
 //   in:  "section-plot:show-window"  detail {axis: "inline"|"crossline"|"sample", range: [lo, hi]}
 //                                    or {windows: [{axis, range}, …]} (shown where they all hold)
 //   out: "section-plot:rendered"     detail {title}
+//   out: "section-plot:error"        detail {message, status}   the old picture is cleared: nothing stale stays up
+// Or from a script: SectionPlot.mount(element).load(url, {quiet}) resolves to {ok: true, data}, {ok: false, message,
+// status} or {stale: true} (a newer load started; its fetch is aborted); {quiet: true} leaves the error's words to
+// the caller. The clip percentile a person chose and the zoom stay while they move through sections of one kind.
 (function () {
   "use strict";
   const WINDOW_COLOURS = ["#000000", "#e69f00", "#7b2fbf", "#6b4226", "#d10ea8"];
@@ -20,7 +24,9 @@
   const last = (axis) => axis.first + (axis.count - 1) * axis.step;
   const plural = (name) => (name === "sample" ? "" : `${name}s `);
 
+  // z.encoding "int16": base64 of int16 high bytes then low bytes (seismic/section_plot.py); else a list "q".
   function decode(z) {
+    if (z.encoding === "int16") return decodeInt16(z);
     const rows = new Array(z.rows);
     for (let r = 0; r < z.rows; r++) {
       const row = new Array(z.cols);
@@ -33,6 +39,31 @@
     }
     return rows;
   }
+
+  function decodeInt16(z) {
+    const binary = atob(z.data);
+    const n = z.rows * z.cols;
+    const rows = new Array(z.rows);
+    for (let r = 0; r < z.rows; r++) {
+      const row = new Array(z.cols);
+      for (let c = 0, i = r * z.cols; c < z.cols; c++, i++) {
+        const q = ((binary.charCodeAt(i) << 24) >> 16) | binary.charCodeAt(n + i);  // sign-extended high byte
+        row[c] = q === z.dead ? null : q * z.scale;
+      }
+      rows[r] = row;
+    }
+    return rows;
+  }
+
+  // Survey X and Y of an inline and crossline (the volume's coordinate system), or null without one.
+  function worldOf(d, inline, crossline) {
+    const w = d.world;
+    if (!w) return null;
+    return [w.origin[0] + inline * w.inline_spacing[0] + crossline * w.crossline_spacing[0],
+            w.origin[1] + inline * w.inline_spacing[1] + crossline * w.crossline_spacing[1]];
+  }
+
+  const grouped = (v) => Math.round(v).toLocaleString("en-US").replace(/,/g, "\u202f");
 
   // "Time (ms)" → {word: "Time", unit: "ms"}
   function words(title) {
@@ -118,11 +149,19 @@
     this.notes = root.querySelector("[data-section-plot-notes]");
     this.slider = root.querySelector("[data-section-plot-clip]");
     this.clipOutput = root.querySelector("[data-section-plot-clip-value]");
+    this.readout = root.querySelector("[data-section-plot-readout]");
     this.data = null;
     this.request = 0;
+    this.controller = null;
+    this.percentile = null;  // the clip a person chose, kept from one section to the next
     root.addEventListener("section-plot:load", (e) => this.load(e.detail.url));
     root.addEventListener("section-plot:show-window", (e) => this.showWindow(e.detail));
-    if (this.slider) this.slider.addEventListener("input", () => this.setClip(Number(this.slider.value)));
+    if (this.slider) {
+      this.slider.addEventListener("input", () => {
+        this.percentile = Number(this.slider.value);
+        this.setClip(this.percentile);
+      });
+    }
     // plotly's `responsive` follows the window only; the page's layout can change the plot's width too.
     if (window.ResizeObserver) {
       new ResizeObserver(() => { if (this.data) Plotly.Plots.resize(this.canvas); }).observe(this.canvas);
@@ -136,23 +175,52 @@
     this.status.classList.toggle("error", Boolean(isError));
   };
 
-  SectionPlot.prototype.load = async function (url) {
+  SectionPlot.prototype.load = async function (url, options) {
+    const quiet = Boolean(options && options.quiet);
     const request = ++this.request;
+    if (this.controller) this.controller.abort();  // the section asked for before this one is not wanted now
+    const controller = window.AbortController ? new AbortController() : null;
+    this.controller = controller;
     this.root.dataset.state = "loading";
     this.say("Loading the section…");
     let d;
+    let status = 0;
     try {
-      const response = await fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}});
-      d = await response.json();
-      if (!response.ok) throw new Error(d.error || d.detail || `HTTP ${response.status}`);
+      const response = await fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"},
+                                         signal: controller ? controller.signal : undefined});
+      status = response.status;
+      d = await response.json().catch(() => ({}));  // a proxy's HTML error page has no words for people
+      if (!response.ok || !d.z) throw new Error(d.error || d.detail || `the site answered ${response.status}.`);
     } catch (error) {
-      if (request !== this.request) return;
+      if (request !== this.request) return {stale: true};
+      this.clear();
       this.root.dataset.state = "error";
-      this.say(`The section could not be loaded: ${error.message}`, true);
-      return;
+      const message = status ? error.message : "the site did not answer; try again.";
+      if (!quiet) this.say(`The section could not be loaded: ${message}`, true);
+      else this.say("");
+      this.root.dispatchEvent(new CustomEvent("section-plot:error", {detail: {message, status}}));
+      return {ok: false, message, status};
     }
-    if (request !== this.request) return;  // a newer section was asked for meanwhile
+    if (request !== this.request) return {stale: true};  // a newer section was asked for meanwhile
     this.draw(d);
+    return {ok: true, data: d};
+  };
+
+  // No picture: an error must not leave the previous section up as if it were the one asked for.
+  SectionPlot.prototype.clear = function () {
+    this.data = null;
+    if (typeof Plotly !== "undefined") Plotly.purge(this.canvas);
+    const empty = document.createElement("p");
+    empty.className = "section-plot-empty";
+    empty.textContent = "No section shown.";
+    this.canvas.replaceChildren(empty);
+    delete this.canvas.dataset.hoverBound;  // purge dropped plotly's listeners
+    delete this.root.dataset.rendered;
+    delete this.root.dataset.clip;
+    if (this.description) this.description.textContent = "No section shown.";
+    if (this.notes) this.notes.textContent = "";
+    if (this.clipOutput) this.clipOutput.textContent = "";
+    if (this.readout) this.readout.textContent = "";
   };
 
   SectionPlot.prototype.draw = function (d) {
@@ -162,11 +230,12 @@
       return;
     }
     this.data = d;
-    const percentile = d.clip.percentile;
+    const percentile = this.percentile === null ? d.clip.percentile : this.percentile;
+    const clip = percentile === d.clip.percentile ? d.clip.value : clipFor(d, percentile);
     if (this.slider) this.slider.value = String(percentile);
     const heatmap = {
       type: "heatmap", z: decode(d.z), x0: d.x.first, dx: d.x.step, y0: d.y.first, dy: d.y.step,
-      zmin: -d.clip.value, zmax: d.clip.value, zsmooth: false, colorscale: d.colorscale, showscale: true,
+      zmin: -clip, zmax: clip, zsmooth: false, colorscale: d.colorscale, showscale: true,
       colorbar: {title: {text: "Amplitude", side: "right"}, thickness: 14, len: 0.9},
       hovertemplate: hoverTemplate(d), showlegend: false, name: "Amplitude",
     };
@@ -177,25 +246,51 @@
       plot_bgcolor: DEAD_COLOUR, paper_bgcolor: "#ffffff", hovermode: "closest",
       legend: {orientation: "h", x: 0, y: -0.16, yanchor: "top"},
       margin: {l: 70, r: 20, t: 40, b: 40}, shapes: [],
+      uirevision: `${d.kind}:${d.x.name}:${d.y.name}`,  // moving through sections of one kind keeps the zoom
     };
     const config = {responsive: true, editable: false, displaylogo: false, scrollZoom: false,
                     modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"],
-                    toImageButtonOptions: {filename: d.title.replace(/[^A-Za-z0-9]+/g, "_")}};
+                    // The same config for every section of a kind: plotly redraws from scratch (losing the zoom) when
+                    // the config changes, so the picture's file name names the survey and kind, not the number.
+                    toImageButtonOptions: {
+                      filename: `${d.title.split(" · ")[0]} ${d.kind}`.replace(/[^A-Za-z0-9]+/g, "_")}};
     Plotly.react(this.canvas, [heatmap, ...overlays(d)], layout, config).then(() => {
       this.root.dataset.state = "ready";
       this.root.dataset.rendered = "1";
       this.say("");
       this.root.dispatchEvent(new CustomEvent("section-plot:rendered", {detail: {title: d.title}}));
     });
+    if (this.readout && !this.canvas.dataset.hoverBound && typeof this.canvas.on === "function") {
+      this.canvas.dataset.hoverBound = "1";
+      this.canvas.on("plotly_hover", (event) => this.hover(event));
+      this.canvas.on("plotly_unhover", () => { this.readout.textContent = ""; });
+    }
     this.setClip(percentile, true);
     if (this.notes) this.notes.textContent = d.notes.join(" ");
   };
 
-  SectionPlot.prototype.setClip = function (percentile, initial) {
+  // Where the pointer is, in survey X and Y (the hover box has the survey numbers and the amplitude).
+  SectionPlot.prototype.hover = function (event) {
+    const d = this.data;
+    const point = event && event.points && event.points[0];
+    if (!d || !point || !this.readout) return;
+    const at = {};
+    at[d.x.name] = point.x;
+    at[d.y.name] = point.y;
+    at[d.fixed.name] = d.fixed.value;
+    const xy = worldOf(d, at.inline, at.crossline);
+    const unit = d.world && d.world.unit ? ` ${d.world.unit}` : "";
+    this.readout.textContent = xy ? `Inline ${fmt(at.inline)}, crossline ${fmt(at.crossline)}: ` +
+      `X ${grouped(xy[0])}${unit}, Y ${grouped(xy[1])}${unit}` : "";
+  };
+
+  // drawn: the heatmap already has this clip (a new section), so only the words change.
+  SectionPlot.prototype.setClip = function (percentile, drawn) {
     const d = this.data;
     if (!d) return;
-    const clip = initial ? d.clip.value : clipFor(d, percentile);
-    if (!initial) Plotly.restyle(this.canvas, {zmin: [-clip], zmax: [clip]}, [0]);
+    const clip = percentile === d.clip.percentile ? d.clip.value : clipFor(d, percentile);
+    if (!drawn) Plotly.restyle(this.canvas, {zmin: [-clip], zmax: [clip]}, [0]);
+    this.root.dispatchEvent(new CustomEvent("section-plot:clip", {detail: {percentile, clip}}));
     const label = `±${amplitude(clip)} (P${fmt(percentile)} of |amplitude|)`;
     if (this.clipOutput) this.clipOutput.textContent = label;
     this.root.dataset.clip = String(clip);
