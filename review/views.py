@@ -191,7 +191,7 @@ def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
                for sentence in audit_rules.sentences(escalation.interpretation)
                for axis, lo, hi, span in audit_rules.locations(sentence)]
     payload = section_plot.section_payload(section, clip_percentile=settings.VIFSITE_PNG_CLIP_PERCENTILE,
-                                           windows=windows, anomalies=anomalies)
+                                           windows=windows, anomalies=anomalies, encoding="int16")
     return JsonResponse(payload, json_dumps_params={"separators": (",", ":")})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from types import SimpleNamespace
@@ -21,8 +22,17 @@ pytestmark = pytest.mark.usefixtures("own_ledger_no_sampling")
 
 
 def decoded(payload: dict) -> np.ndarray:
+    """The cells as the browser reads them, decoded here independently of section_plot: JSON integers, or
+    base64 of the int16s' high bytes then their low bytes."""
     z = payload["z"]
-    values = np.array([np.nan if q is None else q for q in z["q"]], dtype=np.float64) * z["scale"]
+    if z.get("encoding") == "int16":
+        raw = base64.b64decode(z["data"])
+        n = z["rows"] * z["cols"]
+        assert len(raw) == 2 * n
+        q = [int.from_bytes(bytes([raw[i], raw[n + i]]), "big", signed=True) for i in range(n)]
+        values = np.array([np.nan if v == z["dead"] else v for v in q], dtype=np.float64) * z["scale"]
+    else:
+        values = np.array([np.nan if q is None else q for q in z["q"]], dtype=np.float64) * z["scale"]
     return values.reshape(z["rows"], z["cols"])
 
 
@@ -133,6 +143,7 @@ def test_the_item_section_json_matches_the_extraction_and_is_gzipped(client, rit
     response = client.get(url, HTTP_ACCEPT_ENCODING="gzip")
     assert response["Content-Encoding"] == "gzip"
     payload = json.loads(gzip.decompress(response.content))
+    assert payload["z"]["encoding"] == "int16"
     extraction = Extraction.objects.get(pk=section_json["extraction_id"])
     section = seismic_services.section_read(survey=f3, kind=extraction.kind, number=extraction.number)
     expected = section.data.T[::payload["y"]["decimation"], ::payload["x"]["decimation"]]
