@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -77,11 +78,17 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+# The payload's fields that are not JSON values as the model holds them (times, UUIDs): converted by
+# _json_value; the rest are taken as they are (payload_of runs once per entry when the ledger is verified).
+_PAYLOAD_ATTRIBUTES = tuple("parent_id" if name == "parent_vif_id" else name for name in PAYLOAD_FIELDS)
+_PAYLOAD_CONVERTED = frozenset(("vif_id", "created_at", "parent_vif_id"))
+
+
 def payload_of(witness: Witness) -> dict[str, Any]:
-    payload: dict[str, Any] = {}
-    for name in PAYLOAD_FIELDS:
-        value = witness.parent_id if name == "parent_vif_id" else getattr(witness, name)
-        payload[name] = _json_value(value)
+    payload = {name: getattr(witness, attribute) for name, attribute in zip(PAYLOAD_FIELDS, _PAYLOAD_ATTRIBUTES,
+                                                                            strict=True)}
+    for name in _PAYLOAD_CONVERTED:
+        payload[name] = _json_value(payload[name])
     return payload
 
 
@@ -214,6 +221,20 @@ def pending_count() -> int:
 
 # --- Verification ---------------------------------------------------------------------------------
 
+VERIFY_CHUNK = 500
+VERIFY_THREADS = 2
+
+
+def _chunks(rows: Iterator[Witness], size: int) -> Iterator[list[Witness]]:
+    chunk: list[Witness] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
 @dataclass
 class Verification:
     ok: bool = True
@@ -239,15 +260,37 @@ class Verification:
                 "checkpoint": self.checkpoint, "notes": self.notes}
 
 
-def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str, public: Any) -> str:
-    """The first thing wrong with one entry, or ''."""
+_json_text = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _same_json(ours: Any, stored: Any) -> bool:
+    """Whether ``ours`` canonicalises to the same RFC 8785 bytes as ``stored``, a value parsed from such
+    bytes, without serialising: equal values of one JSON type always give the same bytes, so only values
+    of different Python types (an int against a float, a bool against a number) are serialised to decide."""
+    if type(ours) is not type(stored):
+        try:
+            return signing.canonical(ours) == signing.canonical(stored)
+        except (TypeError, ValueError):  # a value JSON cannot hold (NaN written into a row): not the same
+            return False
+    if isinstance(ours, dict):
+        return ours.keys() == stored.keys() and all(_same_json(ours[k], stored[k]) for k in ours)
+    if isinstance(ours, list):
+        return len(ours) == len(stored) and all(_same_json(a, b) for a, b in zip(ours, stored, strict=True))
+    return bool(ours == stored)
+
+
+def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str, public: Any,
+                signature_ok: bool | None = None) -> str:
+    """The first thing wrong with one entry, or ''. ``signature_ok``: the signature already checked."""
     if witness.sequence != expected_sequence:
         return (f"sequence {expected_sequence} is missing: the next entry has sequence {witness.sequence} "
                 "(deleted or reordered entries)")
     entry_bytes = witness.entry_jcs.encode("utf-8")
     if signing.sha256_hex(entry_bytes) != witness.entry_hash:
         return "entry hash does not match the entry's bytes"
-    if not signing.verify(public, entry_bytes, witness.signature):
+    if signature_ok is None:
+        signature_ok = signing.verify(public, entry_bytes, witness.signature)
+    if not signature_ok:
         return "signature does not verify with the site key"
     try:
         entry = json.loads(entry_bytes)
@@ -269,7 +312,14 @@ def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str,
         payload_bytes = witness.payload_jcs.encode("utf-8")
         if signing.sha256_hex(payload_bytes) != witness.payload_hash:
             return "payload hash does not match the stored payload"
-        if signing.canonical(payload_of(witness)) != payload_bytes:
+        try:
+            stored = json.loads(payload_bytes)
+        except ValueError:
+            return "the row's fields differ from its signed payload"
+        ours = payload_of(witness)
+        # Equal JSON texts are equal values (the common case, decided in C); texts that differ may still
+        # be one value (1.0 against 1), so only then the value-by-value comparison decides.
+        if _json_text(ours) != _json_text(stored) and not _same_json(ours, stored):
             return "the row's fields differ from its signed payload"
     return ""
 
@@ -292,14 +342,36 @@ def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | N
     result = Verification()
     previous = signing.GENESIS
     expected = 1
-    for witness in Witness.objects.filter(sequence__isnull=False).order_by("sequence").iterator(chunk_size=2000):
-        problem = check_entry(witness, expected_sequence=expected, previous_hash=previous, public=public)
-        if problem:
-            return result.fail(witness.sequence if witness.sequence == expected else expected, problem)
-        result.checked += 1
-        result.retired += witness.retired_at is not None
-        previous = witness.entry_hash or ""
-        expected += 1
+    public_raw = bytes.fromhex(key.public_raw_hex())
+    rows = Witness.objects.filter(sequence__isnull=False).order_by("sequence").iterator(chunk_size=VERIFY_CHUNK)
+    with ThreadPoolExecutor(max_workers=VERIFY_THREADS) as pool:
+        def signatures(chunk: list[Witness]) -> list[Future[list[bool]]]:
+            step = -(-len(chunk) // VERIFY_THREADS)
+            return [pool.submit(signing.verify_many, public_raw,
+                                [(w.entry_jcs.encode("utf-8"), w.signature) for w in chunk[i:i + step]])
+                    for i in range(0, len(chunk), step)]
+
+        # Each chunk's signatures are checked on other cores while this thread reads the next chunk and
+        # checks everything else of this one (hashes, links, the row against its entry and payload).
+        chunks = _chunks(rows, VERIFY_CHUNK)
+        current = next(chunks, None)
+        pending = signatures(current) if current else []
+        while current is not None:
+            following = next(chunks, None)
+            pending_next = signatures(following) if following else []
+            signed = iter(flag for future in pending for flag in future.result())
+            for witness in current:
+                problem = check_entry(witness, expected_sequence=expected, previous_hash=previous, public=public,
+                                      signature_ok=next(signed))
+                if problem:
+                    for future in pending_next:
+                        future.cancel()
+                    return result.fail(witness.sequence if witness.sequence == expected else expected, problem)
+                result.checked += 1
+                result.retired += witness.retired_at is not None
+                previous = witness.entry_hash or ""
+                expected += 1
+            current, pending = following, pending_next
     result.last_sequence, result.head_hash = expected - 1, previous
     pending = Witness.objects.filter(sequence__isnull=True).aggregate(n=models.Count("pk"),
                                                                       oldest=models.Min("created_at"))
