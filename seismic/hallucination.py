@@ -119,19 +119,54 @@ def _quiet_locations(g: vds.Geometry, features: dict[str, Any], count: int) -> l
     return found
 
 
-def statistic_variables(statistics: dict[str, Any]) -> dict[str, float]:
-    values = {name: statistics[name] for name in ("rms", "mean", "std", "max", "min", "median") if
+def statistic_variables(statistics: dict[str, Any], suffix: str = "") -> dict[str, float]:
+    values = {name: statistics[name] for name in ("rms", "mean", "std", "max", "min", "median", "count") if
               isinstance(statistics.get(name), (int, float))}
     values.update({name: value for name, value in (statistics.get("percentiles") or {}).items() if value is not None})
     for short, name in (("dom", "dominant_frequency_hz"), ("bw", "bandwidth_hz"), ("zc", "zero_crossings"),
-                        ("live", "live_traces")):
+                        ("live", "live_traces"), ("dead", "dead_traces"), ("cent", "spectral_centroid_hz")):
         if isinstance(statistics.get(name), (int, float)):
             values[short] = statistics[name]
+    band = statistics.get("band_hz")
+    if isinstance(band, list) and len(band) == 2:
+        values.update(blo=band[0], bhi=band[1])
+    return {name + suffix: value for name, value in values.items()}
+
+
+def section_variables(section: services.Section) -> dict[str, float]:
+    """What a relational claim about one section is held to, computed here with numpy from the samples:
+    the RMS of the top and bottom thirds of the unmuted samples (``top_rms``, ``bot_rms``), of the first
+    and last thirds of the traces (``first_rms``, ``last_rms``), and where the largest |sample| lies
+    (``amax_a``: the annotation along the section, ``amax_t``: the time)."""
+    if not section.vertical:
+        return {}
+    data = np.asarray(section.data, dtype=np.float64)[np.asarray(section.live, dtype=bool)]
+    if data.size == 0:
+        return {}
+    rows = np.flatnonzero(np.abs(data).sum(axis=0) > 0)
+    body = data[:, rows.min():rows.max() + 1]
+    third = body.shape[1] // 3
+    traces = data.shape[0] // 3
+    a, b = section.axes
+    live_index = np.flatnonzero(section.live)
+    i, j = np.unravel_index(int(np.argmax(np.abs(data))), data.shape)
+
+    def rms(x: np.ndarray) -> float:
+        return float(np.sqrt((x * x).mean()))
+
+    values = {"top_rms": rms(body[:, :third]), "bot_rms": rms(body[:, body.shape[1] - third:]),
+              "amax_a": a.value(int(live_index[i])), "amax_t": b.value(int(j))}
+    if traces >= 2:
+        values.update(first_rms=rms(data[:traces]), last_rms=rms(data[data.shape[0] - traces:]))
     return values
 
 
+SAFE: dict[str, Any] = {"__builtins__": {}, "abs": abs, "round": round}  # min and max name statistics
+
+
 def render(text: str, variables: dict[str, float]) -> str:
-    """Fill ``{expression[:format]}`` placeholders from ``variables`` (arithmetic only)."""
+    """Fill ``{expression[:format]}`` placeholders from ``variables`` (arithmetic, comparisons and
+    conditional words such as ``{'brighter' if rms > rms_2 else 'weaker'}``; abs and round)."""
     out, position = [], 0
     while True:
         start = text.find("{", position)
@@ -141,7 +176,7 @@ def render(text: str, variables: dict[str, float]) -> str:
         end = text.index("}", start)
         out.append(text[position:start])
         expression, _, spec = text[start + 1:end].partition(":")
-        value = eval(compile(expression, "<corpus>", "eval"), {"__builtins__": {}}, dict(variables))  # noqa: S307
+        value = eval(compile(expression, "<corpus>", "eval"), SAFE, dict(variables))  # noqa: S307
         if not spec and isinstance(value, float) and value.is_integer():
             value = int(value)
         out.append(format(value, spec))
@@ -154,10 +189,12 @@ def run_case(case: dict[str, Any], surveys: dict[str, Survey]) -> dict[str, Any]
     extraction_ids = []
     for position, (kind, number) in enumerate(case["extractions"]):
         value = float(render("{" + number + "}", variables))
-        _, extraction = services.section_extract(survey=survey, kind=kind, number=value, principal=PRINCIPAL)
+        section, extraction = services.section_extract(survey=survey, kind=kind, number=value, principal=PRINCIPAL)
         extraction_ids.append(extraction.pk)
+        # The first extraction's statistics as rms, p95 …; the second's as rms_2, p95_2 …
+        variables.update(statistic_variables(extraction.statistics, "" if position == 0 else f"_{position + 1}"))
         if position == 0:
-            variables.update(statistic_variables(extraction.statistics))
+            variables.update(section_variables(section))
     text = render(case["text"], variables)
     result = tools.interpretation_audit(text=text, extraction_ids=extraction_ids, survey_id=survey.pk,
                                         principal=PRINCIPAL)
@@ -168,7 +205,8 @@ def run_case(case: dict[str, Any], surveys: dict[str, Survey]) -> dict[str, Any]
         hit = any(f["category"] == expected["category"]
                   and SEVERITY_RANK[f["severity"]] >= SEVERITY_RANK[expected["severity"]] for f in findings)
         (matched if hit else missed).append(expected)
-    return {"id": case["id"], "category": case["category"], "text": text, "expected": case["expected"],
+    return {"id": case["id"], "category": case["category"], "topic": case.get("topic", ""), "text": text,
+            "variables": variables, "expected": case["expected"],
             "findings": findings, "matched": matched, "missed": missed, "grounding_score": result["grounding_score"],
             "false_alarm": not case["expected"] and bool(findings)}
 

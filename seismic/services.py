@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -25,7 +26,7 @@ from seismic.models import Extraction, Survey, SurveyImport
 from vifsite import netguard
 from vifsite.errors import Conflict, InputError, NotFound, Unavailable
 from vifsite.version import APP_VERSION
-from vifsite.vif import replay, signing
+from vifsite.vif import ledger, replay, signing
 from vifsite.vif import services as vif_services
 
 logger = logging.getLogger(__name__)
@@ -337,19 +338,22 @@ def section_read(*, survey: Survey, kind: str, number: float,
                    axes=section_axes, notes=notes)  # type: ignore[arg-type]
 
 
-def section_statistics(section: Section) -> dict[str, Any]:
-    survey = section.survey
-    interval = None
+def _sample_interval_s(survey: Survey) -> float | None:
     if survey.domain == Survey.Domain.TIME and survey.sample_unit == "ms" and survey.sample_step > 0:
-        interval = survey.sample_step / 1000.0
+        return survey.sample_step / 1000.0
+    return None
+
+
+def section_statistics(section: Section) -> dict[str, Any]:
+    """The statistics of a section, computed now (a replay never takes them from the cache)."""
     result = stats.section_statistics(section.data, section.live, vertical=section.vertical,
-                                      sample_interval_s=interval)
+                                      sample_interval_s=_sample_interval_s(section.survey))
     result["notes"] = section.notes + result["notes"]
     return result
 
 
 def array_sha256(array: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(array, dtype="<f4").tobytes()).hexdigest()
+    return hashlib.sha256(np.ascontiguousarray(array, dtype="<f4").data).hexdigest()
 
 
 def _extraction_result_hash(array_sha256_hex: str, statistics: Mapping[str, Any]) -> str:
@@ -361,33 +365,79 @@ def _requested_ranges(ranges: Mapping[str, tuple[float | None, float | None]] | 
     return {axis: [lo, hi] for axis, (lo, hi) in sorted((ranges or {}).items())}
 
 
+# Statistics are a pure function of the section's samples, its live mask, its orientation and the sample
+# interval, under one version of the code: the cache key names all of them (the array and mask by their
+# hashes, beside the survey's content hash and the section asked for), so an entry can never stand for other
+# data. A cache that is down costs the computation, never the extraction.
+STATISTICS_CACHE_SECONDS = 7 * 24 * 3600
+
+
+def _statistics_cache_key(section: Section, data_sha256: str) -> str:
+    live = np.ascontiguousarray(section.live, dtype=bool)
+    identity = {
+        "code": [APP_VERSION, stats.STATISTICS_VERSION, np.__version__],
+        "survey_data_sha256": section.survey.data_sha256,
+        "section": [section.kind, section.number, section.ranges()],
+        "data": [data_sha256, str(section.data.dtype), list(section.data.shape)],
+        "live": [hashlib.sha256(live.data).hexdigest(), list(live.shape)],
+        "vertical": section.vertical,
+        "sample_interval_s": _sample_interval_s(section.survey),
+    }
+    return "seismic:statistics:" + signing.sha256_hex(signing.canonical(identity))
+
+
+def section_statistics_cached(section: Section, data_sha256: str) -> tuple[dict[str, Any], bool]:
+    """The statistics of a section and whether they came from the cache (``data_sha256``: its array's hash)."""
+    key = _statistics_cache_key(section, data_sha256)
+    try:
+        core = cache.get(key)
+    except Exception as exc:  # any backend's connection error
+        logger.warning("The statistics cache could not be read: %s", exc)
+        core = None
+    cached = core is not None
+    if core is None:
+        core = stats.section_statistics(section.data, section.live, vertical=section.vertical,
+                                        sample_interval_s=_sample_interval_s(section.survey))
+        try:
+            cache.set(key, core, STATISTICS_CACHE_SECONDS)
+        except Exception as exc:
+            logger.warning("The statistics cache could not be written: %s", exc)
+    return {**core, "notes": section.notes + core["notes"]}, cached
+
+
 def section_extract(*, survey: Survey, kind: str, number: float,
                     ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
                     principal: str) -> tuple[Section, Extraction]:
-    """Read a section, compute its statistics, record the provenance row and witness the tool call
-    in the ledger (its exact parameters and the hash of the array and statistics returned)."""
+    """Read a section, compute its statistics (or take them from the cache), record the provenance row
+    and witness the tool call in the ledger (its exact parameters and the hash of the array and statistics
+    returned). Statistics served from the cache say so in the witness (``statistics_cached``), which its
+    replay ignores: a replay always computes them."""
     started = time.perf_counter()
     section = section_read(survey=survey, kind=kind, number=number, ranges=ranges)
-    statistics = section_statistics(section)
     data_hash = array_sha256(section.data)
+    statistics, cached = section_statistics_cached(section, data_hash)
     vif_id = uuid.uuid4()
     with transaction.atomic():
         extraction = Extraction.objects.create(
             survey=survey, kind=kind, number=section.number, ranges=section.ranges(),
-            parameters={"format": "float32", "statistics": "live samples only", "dead_trace_mask": "Trace channel"},
+            parameters={"format": "float32", "statistics": "live samples only", "dead_trace_mask": "Trace channel",
+                        "statistics_cached": cached},
             shape=list(section.data.shape), statistics=statistics, array_sha256=data_hash,
             survey_data_sha256=survey.data_sha256, openvds_version=vds.openvds_version(), app_version=APP_VERSION,
             principal=principal, vif_id=vif_id,
         )
-        vif_services.witness_record_tool(
-            tool_id="extract_section", vif_id=vif_id, writer=principal,
+        witness = vif_services.witness_record_tool(
+            tool_id="extract_section", vif_id=vif_id, writer=principal, integrate=False,
             parameters={"survey_id": survey.pk, "survey_data_sha256": survey.data_sha256, "section_type": kind,
                         "section_number": section.number, "ranges": _requested_ranges(ranges),
                         "extraction_id": extraction.pk, "openvds_version": extraction.openvds_version,
-                        "app_version": APP_VERSION},
+                        "app_version": APP_VERSION, "statistics_cached": cached},
             result_hash=_extraction_result_hash(data_hash, statistics),
             execution_time_ms=(time.perf_counter() - started) * 1000.0,
         )
+    # Sequenced once the extraction and its leaf have committed: the chain-head lock is not held across
+    # the inserts, and concurrent reads are integrated in one batch.
+    ledger.integrate([witness])
     return section, extraction
 
 

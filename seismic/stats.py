@@ -12,16 +12,48 @@ Definitions (so agents and tests can recompute them):
   at least 1024 points. The dominant frequency is its peak above 0 Hz; the −6 dB band is where the
   spectrum stays within 6 dB of that peak around it (edges linearly interpolated); the spectral
   centroid is Σ f·A / Σ A.
+
+How they are computed is part of every witnessed extraction (its result hash covers them), so any
+change here must give the same bits as before: percentiles come from ``quantiles`` (numpy's numbers
+by selection instead of a partition of a float64 copy), the moments share one float64 copy and one
+sum, in numpy's own order of operations. ``STATISTICS_VERSION`` names the arithmetic, for caches.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any, TypedDict
 
 import numpy as np
 
+from seismic import quantiles
+
+# Bumped whenever any statistic below could come out different (a definition or its arithmetic):
+# cached statistics are keyed by it.
+STATISTICS_VERSION = 1
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 MIN_FFT = 1024
+SCRATCH_MAX_BYTES = 16 << 20  # work arrays up to this size are kept per thread between calls
+
+
+class _Scratch(threading.local):
+    """Work arrays kept per thread: a fresh array of megabytes costs its page faults on every call."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: type[np.generic]) -> np.ndarray:
+        size = math.prod(shape)
+        array = self.arrays.get(name)
+        if array is None or array.size < size or array.dtype != dtype:
+            array = np.empty(size, dtype=dtype)
+            if array.nbytes <= SCRATCH_MAX_BYTES:
+                self.arrays[name] = array
+        return array[:size].reshape(shape)
+
+
+_scratch = _Scratch()
 
 
 class SpectrumStatistics(TypedDict):
@@ -33,10 +65,14 @@ class SpectrumStatistics(TypedDict):
 
 def average_amplitude_spectrum(traces: np.ndarray, sample_interval_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Frequencies (Hz) and the trace-averaged amplitude spectrum of ``traces`` (n_traces, n_samples)."""
-    n_samples = traces.shape[1]
+    n_traces, n_samples = traces.shape
     nfft = max(MIN_FFT, 1 << int(np.ceil(np.log2(max(n_samples, 2)))))
-    centred = traces - traces.mean(axis=1, keepdims=True, dtype=np.float64)
-    amplitude = np.abs(np.fft.rfft(centred, n=nfft, axis=1)).mean(axis=0)
+    # The same operations as |rfft(traces − mean)| averaged over traces, into reused arrays.
+    centred = np.subtract(traces, traces.mean(axis=1, keepdims=True, dtype=np.float64),
+                          out=_scratch.get("centred", traces.shape, np.float64))
+    spectra = np.fft.rfft(centred, n=nfft, axis=1, out=_scratch.get("spectra", (n_traces, nfft // 2 + 1),
+                                                                   np.complex128))
+    amplitude = np.abs(spectra, out=_scratch.get("amplitude", spectra.shape, np.float64)).mean(axis=0)
     return np.fft.rfftfreq(nfft, d=sample_interval_s), amplitude
 
 
@@ -73,6 +109,40 @@ def spectrum_statistics(traces: np.ndarray, sample_interval_s: float) -> Spectru
     }
 
 
+def _amplitude_statistics(values: np.ndarray) -> tuple[float, float, np.ndarray, float, float, float]:
+    """min, max, percentiles, mean, std (ddof 0) and rms of ``values`` as float64, exactly as
+    ``np.percentile``, ``min``, ``max``, ``mean``, ``std`` and ``sqrt(mean(x*x))`` of a float64 copy give
+    them."""
+    n = values.size
+    flat = _scratch.get("flat", (n,), np.float64)
+    np.copyto(flat, values.reshape(-1), casting="unsafe")  # what astype(np.float64) gives, into a kept array
+    extremes = None
+    if values.dtype == np.float32 and n >= quantiles.SMALL:
+        # The order statistics of the float32 samples are those of their float64 copy.
+        previous, following, gamma = quantiles.linear_ranks(n, PERCENTILES)
+        found = quantiles.order_statistics(values.reshape(-1), np.concatenate((previous, following, [0, -1])) % n)
+        if found is not None:
+            found = found.astype(np.float64)
+            k = len(PERCENTILES)
+            pct = quantiles.interpolate(found[:k], found[k:2 * k], gamma)
+            extremes = float(found[2 * k]), float(found[2 * k + 1])
+    if extremes is None:
+        pct = np.percentile(flat, PERCENTILES)
+        extremes = float(flat.min()), float(flat.max())
+    # numpy's mean is its sum over the count; its std subtracts that same mean (kept as a 1-element
+    # array), squares, sums and divides by the count: the same steps here, with one sum for both and
+    # a kept work array.
+    total = np.add.reduce(flat, keepdims=True)
+    mean = np.true_divide(total, np.intp(n), out=total)
+    work = _scratch.get("work", (n,), np.float64)
+    deviations = np.subtract(flat, mean, out=work)
+    np.square(deviations, out=deviations)
+    std = float(np.sqrt(np.add.reduce(deviations) / np.intp(n)))
+    np.multiply(flat, flat, out=work)
+    rms = float(np.sqrt(np.add.reduce(work) / np.intp(n)))
+    return extremes[0], extremes[1], pct, float(mean[0]), std, rms
+
+
 def section_statistics(
     section: np.ndarray,
     live: np.ndarray,
@@ -89,7 +159,10 @@ def section_statistics(
     notes: list[str] = []
     live = np.asarray(live, dtype=bool)
     live_traces = int(live.sum())
-    values = section[live]  # (n_live, n_samples) when vertical, (n_live,) for a timeslice
+    if live.all() and section.flags.c_contiguous:  # the same samples, in the same order, without a copy
+        values = section if vertical else section.reshape(-1)
+    else:
+        values = section[live]  # (n_live, n_samples) when vertical, (n_live,) for a timeslice
     count = int(values.size)
     result: dict[str, Any] = {
         "count": count,
@@ -105,11 +178,7 @@ def section_statistics(
         result["notes"] = notes
         return result
 
-    flat = values.reshape(-1).astype(np.float64)
-    pct = np.percentile(flat, PERCENTILES)
-    vmin, vmax = float(flat.min()), float(flat.max())
-    mean = float(flat.mean())
-    std = float(flat.std())
+    vmin, vmax, pct, mean, std, rms = _amplitude_statistics(values)
     result.update(
         {
             "min": vmin,
@@ -117,7 +186,7 @@ def section_statistics(
             "mean": mean,
             "median": float(pct[PERCENTILES.index(50)]),
             "std": std,
-            "rms": float(np.sqrt(np.mean(flat * flat))),
+            "rms": rms,
             "data_range": vmax - vmin,
             "coefficient_of_variation": (std / abs(mean)) if mean != 0 else None,
             "percentiles": {f"p{p}": float(v) for p, v in zip(PERCENTILES, pct, strict=True)},

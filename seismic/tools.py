@@ -113,14 +113,17 @@ def _live_samples(section: Section) -> np.ndarray:
     return np.broadcast_to(section.live[:, None], section.data.shape) if section.vertical else section.live
 
 
-def _slab(survey: Survey, sample_index: int, half: int) -> tuple[np.ndarray, int]:
-    """Amplitudes of the whole survey within ±``half`` samples of a timeslice, and its index in them."""
+def _slab(survey: Survey, sample_index: int, half: int, origin: tuple[int, int] = (0, 0),
+          shape: tuple[int, int] | None = None) -> tuple[np.ndarray, int]:
+    """Amplitudes within ±``half`` samples of a timeslice, and its index in them: over the (inline,
+    crossline) index box of ``shape`` from ``origin``, the whole survey by default."""
     geometry = survey.geometry()
     lo = max(0, sample_index - half)
     hi = min(geometry.sample.count, sample_index + half + 1)
+    count = shape or (geometry.inline.count - origin[0], geometry.crossline.count - origin[1])
     try:
-        slab = vds.read_subset(survey.vds_url, geometry, (0, 0, lo),
-                               (geometry.inline.count, geometry.crossline.count, hi))
+        slab = vds.read_subset(survey.vds_url, geometry, (origin[0], origin[1], lo),
+                               (origin[0] + count[0], origin[1] + count[1], hi))
     except vds.VolumeError as exc:
         raise volume_unavailable(survey, exc) from exc
     return slab, sample_index - lo
@@ -174,10 +177,12 @@ def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
         index = geometry.sample.index_of(section.number)
         if index is None:  # section_read accepted it, so it is on the grid
             raise InputError(f"Timeslice {section.number:g} is not on the survey's sample grid.")
-        slab, centre = _slab(survey, index, 16)
-        i0 = round((section.axes[0].first - geometry.inline.first) / geometry.inline.step)
-        x0 = round((section.axes[1].first - geometry.crossline.first) / geometry.crossline.step)
-        slab = slab[i0:i0 + section.data.shape[0], x0:x0 + section.data.shape[1]]
+        # Only the section's own traces: the envelope runs along each trace alone.
+        origin = (geometry.inline.index_of(section.axes[0].first), geometry.crossline.index_of(section.axes[1].first))
+        if origin[0] is None or origin[1] is None:  # section_read cut the section on the grid
+            raise InputError(f"Timeslice {section.number:g} is not on the survey's trace grid.")
+        rows, columns = section.data.shape
+        slab, centre = _slab(survey, index, 16, (origin[0], origin[1]), (rows, columns))
         amplitude = detection.slab_envelope(slab, centre, 6)
         notes.append("On a timeslice the amplitude is the envelope within ±6 samples of the slice; a slice cuts "
                      "dipping reflectors obliquely, so confirm an anomaly on an inline and a crossline.")
@@ -225,7 +230,17 @@ def anomalies_detect(*, survey_id: int, section_type: str, section_number: float
 HALF_TRACES, HALF_SAMPLES = 10, 25
 
 
-def _hypothesis(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
+def _hypothesis(survey: Survey, p: Mapping[str, Any], reads: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """Verify one feature hypothesis. ``reads`` keeps what was read for the next call at the same
+    trace (the feature checker of an audit tries a trace at every tenth sample): the full sections and
+    the trace mask do not depend on the sample."""
+    reads = {} if reads is None else reads
+
+    def read(key: tuple[Any, ...], how: Callable[[], Any]) -> Any:
+        if key not in reads:
+            reads[key] = how()
+        return reads[key]
+
     geometry = survey.geometry()
     at = []
     for axis, name in ((geometry.inline, "inline"), (geometry.crossline, "crossline"), (geometry.sample, "sample")):
@@ -240,12 +255,13 @@ def _hypothesis(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
           min(geometry.sample.count, s + HALF_SAMPLES + 1))
     try:
         cube = vds.read_subset(survey.vds_url, geometry, lo, hi)
-        live = vds.read_trace_mask(survey.vds_url, geometry, lo[:2], hi[:2])
+        live = read(("mask", lo[:2], hi[:2]), lambda: vds.read_trace_mask(survey.vds_url, geometry, lo[:2], hi[:2]))
     except vds.VolumeError as exc:
         raise volume_unavailable(survey, exc) from exc
-    inline_section = section_read(survey=survey, kind="inline", number=p["inline"]) if geometry.dimensionality == 3 \
-        else None
-    crossline_section = section_read(survey=survey, kind="crossline", number=p["crossline"])
+    inline_section = read(("inline", p["inline"]), lambda: section_read(
+        survey=survey, kind="inline", number=p["inline"])) if geometry.dimensionality == 3 else None
+    crossline_section = read(("crossline", p["crossline"]), lambda: section_read(
+        survey=survey, kind="crossline", number=p["crossline"]))
     result = verification.verify(
         cube, live, (i - lo[0], x - lo[1], s - lo[2]), feature=p["feature_type"],
         inline_section=inline_section.data if inline_section else None,
@@ -389,9 +405,10 @@ def _feature_checker(survey: Survey) -> Callable[[str, dict[str, float]], tuple[
             return None
         times = [t] if t is not None else [geometry.sample.value(k) for k in range(10, geometry.sample.count - 10, 10)]
         scores = []
+        reads: dict[Any, Any] = {}
         for time_value in times:
             result = _hypothesis(survey, {"feature_type": feature, "inline": il, "crossline": xl,
-                                          "sample": time_value})
+                                          "sample": time_value}, reads)
             scores.append((result["score"], time_value))
         best = max(scores)
         verified = [s for s in scores if s[0] >= verification.VERIFIED_AT]
@@ -416,7 +433,7 @@ def _audit(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
         crossline=audit_rules.Axis(geometry.crossline.first, geometry.crossline.last, geometry.crossline.step),
         sample=audit_rules.Axis(geometry.sample.first, geometry.sample.last, geometry.sample.step),
         domain=survey.domain, sample_unit=survey.sample_unit, extractions=extractions,
-        feature_check=_feature_checker(survey))
+        feature_check=_feature_checker(survey), **_audit_data(survey))
     return {"extraction_ids": p["extraction_ids"], **audit_rules.audit(p["text"], context)}
 
 
@@ -507,3 +524,47 @@ def structured_validate(*, survey_id: int, filled: Any, principal: str) -> dict[
 
 
 COMPUTE["validate_structured_analysis"] = _structured
+
+
+# --- Data for the audit's comparisons -----------------------------------------------------------
+
+def _audit_data(survey: Survey) -> dict[str, Any]:
+    """A cited extraction's samples (trends, the largest sample) and its anomalies as the
+    detect_amplitude_anomalies tool finds them (the strongest anomaly), read once per audit."""
+    from seismic.comparisons import Anomaly, SectionData
+
+    sections: dict[int, SectionData | None] = {}
+    found: dict[int, list[Anomaly] | None] = {}
+
+    def section_data(extraction: Mapping[str, Any]) -> SectionData | None:
+        key = int(extraction["id"])
+        if key not in sections:
+            try:
+                section = section_read(survey=survey, kind=extraction["kind"], number=extraction["number"],
+                                       ranges=_ranges_from(extraction.get("ranges")))
+            except InputError:
+                sections[key] = None
+            else:
+                a, b = section.axes
+                sections[key] = SectionData(section.data, section.live, (a.name, a.first, a.step),
+                                            (b.name, b.first, b.step), section.vertical)
+        return sections[key]
+
+    def anomalies(extraction: Mapping[str, Any]) -> list[Anomaly] | None:
+        key = int(extraction["id"])
+        if key not in found:
+            try:
+                result = _anomalies(survey, {
+                    "section_type": extraction["kind"], "section_number": extraction["number"],
+                    "ranges": extraction.get("ranges"), "threshold_std": detection.DEFAULT_THRESHOLD,
+                    "min_cluster_size": detection.DEFAULT_MIN_CLUSTER, "method": "mad", "offset": 0,
+                    "limit": MAX_PAGE})
+            except InputError:
+                found[key] = None
+            else:
+                found[key] = [Anomaly({axis: (a[f"{axis}_range"][0], a[f"{axis}_range"][1])
+                                       for axis in ("inline", "crossline", "sample")}, float(a["strength"]))
+                              for a in result["anomalies"]]
+        return found[key]
+
+    return {"section_data": section_data, "anomalies": anomalies}

@@ -355,11 +355,11 @@ def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | N
         # checks everything else of this one (hashes, links, the row against its entry and payload).
         chunks = _chunks(rows, VERIFY_CHUNK)
         current = next(chunks, None)
-        pending = signatures(current) if current else []
+        in_flight = signatures(current) if current else []
         while current is not None:
             following = next(chunks, None)
             pending_next = signatures(following) if following else []
-            signed = iter(flag for future in pending for flag in future.result())
+            signed = iter(flag for future in in_flight for flag in future.result())
             for witness in current:
                 problem = check_entry(witness, expected_sequence=expected, previous_hash=previous, public=public,
                                       signature_ok=next(signed))
@@ -371,7 +371,7 @@ def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | N
                 result.retired += witness.retired_at is not None
                 previous = witness.entry_hash or ""
                 expected += 1
-            current, pending = following, pending_next
+            current, in_flight = following, pending_next
     result.last_sequence, result.head_hash = expected - 1, previous
     pending = Witness.objects.filter(sequence__isnull=True).aggregate(n=models.Count("pk"),
                                                                       oldest=models.Min("created_at"))
