@@ -5,7 +5,8 @@ SQLite) and in production mode (``VIFSITE_WEB_WORKERS`` web processes, PostgreSQ
 Prints requests per second, median, p95 and p99 latency, and errors (non-2xx answers, socket errors).
 Production mode needs PostgreSQL (``VIFSITE_TEST_POSTGRES_URL``, default the local server) and Redis
 (``REDIS_URL``, default the local server); it is skipped with the reason when they are absent.
-``BENCH_LOAD_SECONDS`` (60), ``BENCH_LOAD_CLIENTS`` (50), ``BENCH_LOAD_WORKERS`` (2) change the run."""
+``BENCH_LOAD_SECONDS`` (60), ``BENCH_LOAD_CLIENTS`` (50), ``BENCH_LOAD_WORKERS`` (2) change the run,
+``BENCH_LOAD_MODES`` (``default,production``) which modes run."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", "2"))
 POSTGRES = os.environ.get("VIFSITE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 ITEMS = int(os.environ.get("BENCH_LOAD_ITEMS", "1000"))
+MODES = os.environ.get("BENCH_LOAD_MODES", "default,production").split(",")
 
 SETUP = f"ITEMS = {ITEMS}\n" + """
 from django.contrib.auth.models import Group, User
@@ -132,8 +134,9 @@ def main() -> None:
         base_env.pop("REDIS_URL", None)
         default = {**base_env, "VIFSITE_DATA_DIR": f"{tmp}/default", "DATABASE_URL": f"sqlite:///{tmp}/default.db",
                    "VIFSITE_WEB_WORKERS": "1"}
-        run_mode("default mode (1 web process, SQLite)", default, script)
-        database = postgres_database()
+        if "default" in MODES:
+            run_mode("default mode (1 web process, SQLite)", default, script)
+        database = postgres_database() if "production" in MODES else None
         if database is not None:
             url, admin = database
             try:

@@ -3,17 +3,17 @@
 A run claims its job with one conditional UPDATE (PENDING to RUNNING, one more attempt, this worker's
 host and pid) and holds it under a lease: a thread renews ``heartbeat_at`` every quarter of
 ``VIFSITE_IMPORT_LEASE_S``, whatever phase the import is in (SEGYImport's scan prints nothing for a long
-time, and hashing the volume afterwards reports no progress). SEGYImport dies with the worker
-(``childproc``).
+time, and hashing the volume afterwards reports no progress). SEGYImport, and VDSCopy adding slice layouts
+after it, die with the worker (``childproc``).
 
 The sweep (a django-q2 schedule each minute, and each time a worker starts) takes back a RUNNING job
 whose heartbeat is older than the lease, or whose worker process on this host is gone (no need to wait
-for the lease then): it kills SEGYImport if it somehow still runs, removes the attempt's volume (named
-from the job id and attempt, so the sweep knows it) unless a survey was registered from it, and then
-retries the job once; a job whose second worker stopped too is failed with the reason. Every step is a
-conditional UPDATE on the job as it was seen, so concurrent sweeps, or a worker that was only slow and
-comes back, never both act on one job: a worker that finds its lease taken kills its SEGYImport and
-writes nothing more.
+for the lease then): it kills SEGYImport (or VDSCopy) if it somehow still runs, removes the attempt's volume
+and its partial files (named from the job id and attempt, so the sweep knows them) unless a survey was
+registered from it, and then retries the job once; a job whose second worker stopped too is failed with the
+reason. Every step is a conditional UPDATE on the job as it was seen, so concurrent sweeps, or a worker that
+was only slow and comes back, never both act on one job: a worker that finds its lease taken kills its
+SEGYImport (or VDSCopy) and writes nothing more.
 """
 
 from __future__ import annotations
@@ -55,7 +55,14 @@ def import_volume_path(job: SurveyImport, attempt: int) -> Path:
 
 
 def _partial(final: Path) -> Path:
+    """SEGYImport's volume; VDSCopy, adding slice layouts, reads it, so either tool's command line names it."""
     return final.with_name(final.name + ".partial")
+
+
+def _partials(final: Path) -> tuple[Path, ...]:
+    from seismic import services
+
+    return services.import_partials(final)
 
 
 def _held(job_id: int, attempt: int, host: str, pid: int) -> QuerySet[SurveyImport]:
@@ -203,7 +210,8 @@ def _take_back(job: SurveyImport, *, gone: bool, host: str, pid: int) -> bool:
             f"stopped ({cause}); its last heartbeat: {when}.")
     logger.warning("Import %s: %s", job.pk, note)
     held = _held(job.pk, attempt, host, pid)
-    _remove(_partial(final))
+    for leftover in _partials(final):
+        _remove(leftover)
     survey = Survey.objects.filter(vds_url=str(final)).first()
     if survey is not None:  # it stopped after registering the survey: the import is done
         held.update(status=SurveyImport.Status.SUCCEEDED, progress=100.0, survey=survey, tool_pid=None,

@@ -1,5 +1,6 @@
 """The only module that imports ``openvds``: opening volumes, geometry, reading subsets, the
-live-trace mask. Everything else asks it for numpy arrays.
+live-trace mask, and the OpenVDS tools that write volumes (SEGYImport; VDSCopy adding slice layouts).
+Everything else asks it for numpy arrays.
 
 Handles are opened lazily and per process (a handle opened before ``fork()`` hangs in the child),
 and cached by URL: OpenVDS keeps decoded bricks in the handle, so the second read of a region is
@@ -8,6 +9,7 @@ served from memory.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -275,10 +277,146 @@ def scan_volume(url: str, geometry: Geometry, *, inlines_per_read: int = 16) -> 
     return digest.hexdigest(), live
 
 
+# --- Slice layouts: 2D bricks beside the 3D ones ----------------------------------------------
+
+# The planes a section reads (``_group_for``). A volume stores them as 2D "slice" bricks only when they were
+# added (``VDSCopy -a``); otherwise OpenVDS assembles them from the 3D bricks ("remapped").
+SLICE_GROUPS = ("Dimensions_01", "Dimensions_02", "Dimensions_12")
+
+
+def has_slice_layouts(url: str, connection: str = "") -> bool:
+    """Whether the volume stores slice bricks for inlines, crosslines and timeslices (all three). Reads the
+    volume's layout only, no data: cheap on a cloud URL too. A 2D line has one plane, its own bricks."""
+    handle = _handle(url, connection)
+    if openvds.getLayout(handle).getDimensionality() != 3:
+        return False
+    manager = openvds.getAccessManager(handle)
+    return all(manager.getVDSProduceStatus(getattr(openvds.DimensionsND, group), 0, 0)
+               == openvds.VDSProduceStatus.Normal for group in SLICE_GROUPS)
+
+
+def copy_with_slice_layouts(source: str, destination: str, *, progress: Any = None,
+                            started: Callable[[int], None] | None = None) -> str:
+    """Copy the local volume ``source`` to ``destination`` with VDSCopy, adding the slice bricks of
+    ``SLICE_GROUPS`` beside its 3D bricks; return VDSCopy's log (naming both by their file names).
+
+    The copy keeps the source's channels, metadata and compression: for an uncompressed or losslessly
+    compressed source its samples are the same, which callers check (``scan_volume``) where it matters.
+    ``progress`` and ``started`` as for ``segy_import``; VDSCopy dies with this process (``childproc``).
+    """
+    command = [tool_path("VDSCopy")]
+    for group in SLICE_GROUPS:
+        command += ["-a", group.removeprefix("Dimensions_")]
+    command += [source, destination]
+    code, log = _run_tool(command, progress=progress, started=started,
+                          names={destination: os.path.basename(destination), source: os.path.basename(source)})
+    if code != 0:  # its messages are bracketed ("[Could not create VDS …] …")
+        reason = "; ".join(line.strip() for line in log.splitlines() if line.startswith("[")) or (
+            f"VDSCopy exited with status {code}")
+        raise ImportFailed(f"VDSCopy could not add slice layouts: {reason}", log)
+    return log
+
+
+# A copy with slice bricks is 3.4-3.7 times the volume without them (measured, bench/layouts.py), and the
+# volume stays while it is written: ask for this many times its size free beside it.
+SLICE_COPY_ROOM = 4.0
+
+
+class VolumeBusy(VolumeError):
+    """Another process is changing this volume's layout."""
+
+
+def room_for_slice_layouts(path: str) -> tuple[bool, str]:
+    """Whether the disk holding the local volume ``path`` has room for its copy with slice layouts, and the
+    sizes that say so."""
+    need = os.path.getsize(path) * SLICE_COPY_ROOM
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    return free >= need, f"about {need / 1e6:,.0f} MB needed, {free / 1e6:,.0f} MB free"
+
+
+def slice_copy_path(path: str) -> str:
+    """Where ``add_slice_layouts_in_place`` writes its copy of ``path``, beside it."""
+    return path + ".slices.partial"
+
+
+def _remove_file(path: str) -> None:
+    close(path)
+    if os.path.isdir(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def _fsync(path: str) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _keep_owner_and_mode(original: str, copy: str) -> None:
+    """The copy takes the volume's permissions, and its owner where this process may give it (an administrator
+    running the command as root must not leave the web server's volume owned by root)."""
+    shutil.copymode(original, copy)
+    stat = os.stat(original)
+    try:
+        os.chown(copy, stat.st_uid, stat.st_gid)
+    except PermissionError:
+        pass
+
+
+def add_slice_layouts_in_place(path: str, *, check: Callable[[str], None], progress: Any = None) -> str | None:
+    """Give the local volume ``path`` slice layouts; VDSCopy's log, or None when it has them already.
+
+    VDSCopy writes the copy beside the volume (``slice_copy_path``); ``check`` gets the copy's path and raises
+    if it is not what it should be (the same samples); only then is the copy flushed to disk and renamed over
+    the volume: one step on one file system, so a reader opens either the old file or the new one, never a
+    part. If anything fails or is interrupted the volume is as it was and the copy is removed; a copy left by
+    a killed run is removed by the next one. One run per volume at a time: a second gets ``VolumeBusy``.
+    Processes that have the volume open keep reading the file they opened until they reopen it.
+    """
+    if "://" in path:
+        raise VolumeError("Slice layouts are added in place to local volumes only.")
+    copy = slice_copy_path(path)
+    with open(path, "rb") as volume:  # the lock is advisory, on the file: OpenVDS itself takes none
+        try:
+            fcntl.flock(volume.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise VolumeBusy("Slice layouts are being added to this volume by another process.") from None
+        close(path)  # a handle of this process may be on a file renamed over since
+        if has_slice_layouts(path):
+            return None
+        room, sizes = room_for_slice_layouts(path)
+        if not room:
+            raise VolumeError(f"Not enough free disk beside the volume for its copy with slice layouts ({sizes}).")
+        _remove_file(copy)  # left by a run that was killed
+        try:
+            log = copy_with_slice_layouts(path, copy, progress=progress)
+            if not has_slice_layouts(copy):
+                raise ImportFailed("VDSCopy wrote a copy without the slice layouts it was asked for.", log)
+            check(copy)
+            close(copy)
+            _keep_owner_and_mode(path, copy)
+            _fsync(copy)
+            os.replace(copy, path)
+            directory = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+            try:
+                os.fsync(directory)  # the rename itself, durable
+            finally:
+                os.close(directory)
+        except BaseException:
+            _remove_file(copy)
+            raise
+        finally:
+            close(path)
+    return log
+
+
 # --- SEG-Y import through OpenVDS's SEGYImport -------------------------------------------------
 
 class ImportFailed(Exception):
-    """SEGYImport did not produce a usable volume; the message carries its own words."""
+    """SEGYImport (or VDSCopy) did not produce a usable volume; the message carries its own words."""
 
     def __init__(self, message: str, log: str) -> None:
         super().__init__(message)
@@ -331,10 +469,27 @@ def segy_import(
         command += ["--header-field", f"InlineNumber={inline_byte}:4",
                     "--header-field", f"CrosslineNumber={crossline_byte}:4"]
     command.append(source)
+    code, log = _run_tool(command, progress=progress, started=started,
+                          names={destination: os.path.basename(destination),
+                                 source: source_label or os.path.basename(source)})
+    problems = [line for line in log.splitlines()
+                if line.startswith("[") or "Warning: File size is inconsistent" in line or "rror" in line]
+    if code != 0 or any("inconsistent" in p for p in problems):
+        reason = "; ".join(p.strip() for p in problems) or f"SEGYImport exited with status {code}"
+        raise ImportFailed(f"SEGYImport could not import this file: {reason}", log)
+    return log
+
+
+def _run_tool(command: list[str], *, progress: Any, started: Callable[[int], None] | None,
+              names: dict[str, str]) -> tuple[int, str]:
+    """Run an OpenVDS tool to its end; its exit status and its output without the progress counter, the
+    paths in ``names`` replaced by what to show instead. ``progress`` gets the percentage done (in steps
+    of at least 1), ``started`` the tool's pid. The tool does not outlive this call if it is interrupted."""
+    tool = os.path.basename(command[0])
     process = childproc.spawn(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     chunks: list[bytes] = []
     if process.stdout is None:  # stdout=PIPE above; narrows the type
-        raise RuntimeError("SEGYImport was started without a stdout pipe")
+        raise RuntimeError(f"{tool} was started without a stdout pipe")
     last = -1.0
     try:
         if started is not None:
@@ -351,18 +506,12 @@ def segy_import(
                     if value >= last + 1 or value == 100.0:
                         last = value
                         progress(value)
-    except BaseException:  # a failing callback, an interrupt: SEGYImport must not outlive the call
+    except BaseException:  # a failing callback, an interrupt: the tool must not outlive the call
         process.kill()
         process.wait()
         raise
     code = process.wait()
     log = _PROGRESS.sub(b"", b"".join(chunks)).decode("utf-8", "replace")
-    log = log.replace(destination, os.path.basename(destination)).replace(source, source_label or
-                                                                          os.path.basename(source))
-    log = "\n".join(line.rstrip() for line in log.splitlines() if line.strip())
-    problems = [line for line in log.splitlines()
-                if line.startswith("[") or "Warning: File size is inconsistent" in line or "rror" in line]
-    if code != 0 or any("inconsistent" in p for p in problems):
-        reason = "; ".join(p.strip() for p in problems) or f"SEGYImport exited with status {code}"
-        raise ImportFailed(f"SEGYImport could not import this file: {reason}", log)
-    return log
+    for path, shown in sorted(names.items(), key=lambda item: -len(item[0])):  # a path may begin another
+        log = log.replace(path, shown)
+    return code, "\n".join(line.rstrip() for line in log.splitlines() if line.strip())

@@ -89,7 +89,7 @@ def test_staff_who_may_change_kappa_policies_apply_suggestions(client, django_us
                               perms=["view_kappasuggestion", "change_kappapolicy"]))
     assert "apply_suggestions" in client.get(CHANGELIST).content.decode()
     assert "Applied" in apply(client, suggestion).content.decode()
-    assert str(KappaPolicy.objects.get(criticality="critical", domain="").threshold) == "0.710000"
+    assert str(KappaPolicy.objects.get(criticality="critical", domain="", model_id="m3").threshold) == "0.710000"
 
 
 # --- the review pages and the live feed -------------------------------------------------------------

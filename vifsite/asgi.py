@@ -1,5 +1,5 @@
-"""ASGI entry point: HTTP through Django behind the request size limits, websockets through
-Channels (logged-in users, own origin)."""
+"""ASGI entry point: HTTP through Django behind the request size limits and the per-process concurrency
+limit, websockets through Channels (logged-in users, own origin)."""
 
 import os
 
@@ -11,13 +11,14 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from review.routing import websocket_urlpatterns  # noqa: E402
-from vifsite.limits import RequestSizeLimit  # noqa: E402
+from vifsite.limits import ConcurrencyLimit, RequestSizeLimit  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": RequestSizeLimit(django_asgi_app),
+        "http": RequestSizeLimit(ConcurrencyLimit(django_asgi_app, settings.VIFSITE_WEB_CONCURRENCY)),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

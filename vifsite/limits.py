@@ -172,3 +172,23 @@ async def unavailable(scope: Scope, send: Send) -> None:
                     "headers": [(b"content-type", b"application/json"), (b"retry-after", b"5"),
                                 (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimit:
+    """ASGI middleware: at most ``limit`` HTTP requests of this process inside Django at once; the others
+    wait their turn in the event loop, first come first served, holding no thread. Django runs each request's
+    synchronous code in a thread of its own, and fifty threads contending for one interpreter lock make every
+    database round trip wait for the lock again: the slowest requests then take seconds. A few at a time
+    keep the processor as busy and answer in order. Uploads (long, and waiting on the network, not the
+    processor) and websockets are not counted."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._slots = asyncio.Semaphore(limit) if limit > 0 else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._slots is None or scope["type"] != "http" or scope["path"] in UPLOAD_PATHS:
+            return await self.app(scope, receive, send)
+        async with self._slots:
+            await self.app(scope, receive, send)

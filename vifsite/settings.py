@@ -116,6 +116,9 @@ WSGI_APPLICATION = "vifsite.wsgi.application"
 ASGI_APPLICATION = "vifsite.asgi.application"
 
 # --- Database -------------------------------------------------------------------------------
+# HTTP requests one web process runs inside Django at once (vifsite.limits.ConcurrencyLimit); 0: no limit.
+VIFSITE_WEB_CONCURRENCY = env_int("VIFSITE_WEB_CONCURRENCY", 4, minimum=0)
+
 SQLITE_BUSY_TIMEOUT_S = env_int("VIFSITE_SQLITE_BUSY_TIMEOUT_S", 20, minimum=1)
 _db_url = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
 try:

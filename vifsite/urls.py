@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("metrics", PrometheusApi.as_view(), name="prometheus"),
     path("review/", include("review.urls")),
+    path("kappa/", include("vifsite.vif.urls")),
     path("", include("seismic.urls")),
 ]
 

@@ -324,8 +324,9 @@ def test_kappa_suggestions_come_from_calibration_samples_and_apply_with_a_reason
     assert asked.status_code == 200 and "reason" in asked.content.decode()
     client.post(changelist, {"action": "apply_suggestions", "_selected_action": [suggestion.pk], "apply": "1",
                              "reason": "Q4 calibration samples"})
-    policy = KappaPolicy.objects.get(criticality="critical", domain="")
+    policy = KappaPolicy.objects.get(criticality="critical", domain="", model_id="m3")  # that model's κ only
     assert str(policy.threshold) == "0.710000"
+    assert str(KappaPolicy.objects.get(criticality="critical", domain="", model_id="").threshold) == "0.950000"
     change = KappaPolicyChange.objects.filter(policy=policy).first()
     assert change.reason.startswith("Q4 calibration samples") and change.changed_by == "user:ada"
     assert KappaSuggestion.objects.get().applied_at is not None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -7,9 +9,13 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
-from vifsite.vif import services
+from vifsite.vif import kappa_page, services, thresholds
 from vifsite.vif.models import (
     AgentKey,
     GateEvent,
@@ -21,14 +27,39 @@ from vifsite.vif.models import (
     Witness,
 )
 
+# One "API keys" section: the library registers its own APIKey model, which this site never uses (agents
+# authenticate with AgentKey), so the admin would list two kinds of keys.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+AGENT_KEY_DAYS = 90  # the expiry an agent key issued in the admin gets unless the admin changes it
+
 
 @admin.register(AgentKey)
 class AgentKeyAdmin(APIKeyModelAdmin):
     # rest_framework_api_key's admin has no annotations, so mypy takes its tuples' exact lengths as their types.
-    list_display = [*APIKeyModelAdmin.list_display, "owner", "can_manage_surveys",  # type: ignore[assignment]
-                    "can_record_outcomes", "can_read_metrics"]
-    list_filter = [*APIKeyModelAdmin.list_filter, "can_manage_surveys",  # type: ignore[assignment]
+    list_display = [*APIKeyModelAdmin.list_display, "last_used_at", "owner",  # type: ignore[assignment]
+                    "can_manage_surveys", "can_record_outcomes", "can_read_metrics"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "revoked", "can_manage_surveys",  # type: ignore[assignment]
                    "can_record_outcomes", "can_read_metrics"]
+    actions = ["revoke_keys"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*super().get_readonly_fields(request, obj), "last_used_at")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new key expires in AGENT_KEY_DAYS days unless the admin changes or clears the date."""
+        return {"expiry_date": timezone.now() + timedelta(days=AGENT_KEY_DAYS),
+                **super().get_changeform_initial_data(request)}
+
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    def revoke_keys(self, request: HttpRequest, queryset: Any) -> None:
+        """Revoke at once (one UPDATE); a revoked key cannot be brought back, only replaced."""
+        selected = queryset.count()
+        revoked = queryset.filter(revoked=False).update(revoked=True)
+        already = selected - revoked
+        self.message_user(request, f"Revoked {revoked} key{'s' if revoked != 1 else ''}"
+                          + (f"; {already} {'was' if already == 1 else 'were'} revoked already." if already else "."))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -61,8 +92,16 @@ class OutcomeAdmin(ReadOnlyAdmin):
 
 @admin.register(GateEvent)
 class GateEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "writer", "criticality", "domain", "confidence_micros", "threshold_micros", "passed"]
+    list_display = ["created_at", "writer", "criticality", "domain", "confidence", "kappa", "passed"]
     list_filter = ["passed", "criticality"]
+
+    @admin.display(description="confidence", ordering="confidence_micros")
+    def confidence(self, obj: GateEvent) -> str:
+        return f"{obj.confidence_micros / 1e6:.3f}"
+
+    @admin.display(description="κ", ordering="threshold_micros")
+    def kappa(self, obj: GateEvent) -> str:
+        return thresholds.kappa_text(Decimal(obj.threshold_micros) / 1_000_000)
 
 
 @admin.register(UnresolvedSample)
@@ -77,7 +116,7 @@ class KappaPolicyForm(forms.ModelForm):
 
     class Meta:
         model = KappaPolicy
-        fields = ["criticality", "domain", "threshold"]
+        fields = ["criticality", "domain", "model_id", "threshold"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -101,8 +140,17 @@ class KappaPolicyChangeInline(admin.TabularInline):
 @admin.register(KappaPolicy)
 class KappaPolicyAdmin(admin.ModelAdmin):
     form = KappaPolicyForm
-    list_display = ["key", "threshold", "updated_by", "updated_at", "reason"]
+    list_display = ["key", "applies_to", "kappa", "updated_by", "updated_at", "reason"]
+    list_filter = ["criticality", "model_id"]
     inlines = [KappaPolicyChangeInline]
+
+    @admin.display(description="applies to")
+    def applies_to(self, obj: KappaPolicy) -> str:
+        return kappa_page.scope_words(obj.criticality, obj.domain, obj.model_id)
+
+    @admin.display(description="κ", ordering="threshold")
+    def kappa(self, obj: KappaPolicy) -> str:
+        return thresholds.kappa_text(obj.threshold)
 
     def save_model(self, request: HttpRequest, obj: KappaPolicy, form: KappaPolicyForm, change: bool) -> None:
         services.kappa_policy_set(policy=obj, threshold=form.cleaned_data["threshold"],
@@ -119,18 +167,22 @@ class ApplySuggestionForm(forms.Form):
 
 @admin.register(KappaSuggestion)
 class KappaSuggestionAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "current_kappa", "suggested", "samples", "observed_error", "upper_bound", "coverage",
-                    "floor", "why_none", "computed_at", "applied_at"]
+    # The error, its bound and the curve are on each suggestion's κ page (the last column).
+    list_display = ["__str__", "sets", "current_kappa", "suggested_kappa", "samples", "coverage", "floor",
+                    "why_none", "applied_at", "kappa_page"]
     list_filter = ["criticality", "model_id"]
     actions = ["apply_suggestions"]
-    fields = ["criticality", "domain", "model_id", "model_version", "suggested", "why_none", "floor", "unresolved",
-              "certified_by", "evidence", "computed_at", "applied_at"]
-    readonly_fields = ["why_none", "floor", "unresolved", "certified_by", "computed_at"]
+    fields = ["kappa_page", "applies_to", "criticality", "domain", "model_id", "model_version", "suggested",
+              "why_none", "floor", "unresolved", "certified_by", "evidence", "computed_at", "applied_at"]
+    readonly_fields = ["kappa_page", "applies_to", "why_none", "floor", "unresolved", "certified_by", "computed_at"]
 
     @admin.display(description="why no κ")
     def why_none(self, obj: KappaSuggestion) -> Any:
         why = obj.evidence.get("why_none")
-        return why.get("message", why.get("code")) if isinstance(why, dict) else "—"
+        if not isinstance(why, dict):
+            return "—"
+        short = kappa_page.WHY_NONE_WORDS.get(why.get("code", ""), why.get("code", ""))
+        return format_html("<details><summary>{}</summary>{}</details>", short, why.get("message", ""))
 
     @admin.display(description="to a human whatever κ")
     def floor(self, obj: KappaSuggestion) -> Any:
@@ -146,10 +198,35 @@ class KappaSuggestionAdmin(ReadOnlyAdmin):
     def certified_by(self, obj: KappaSuggestion) -> Any:
         return ", ".join(obj.evidence.get("certified_by") or []) or "—"
 
-    @admin.display(description="current κ")
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The κ in force for each row's scope, in the list's own query (not one query per row).
+        return super().get_queryset(request).annotate(**kappa_page.policy_annotations())
+
+    @admin.display(description="applies to")
+    def applies_to(self, obj: KappaSuggestion) -> str:
+        return kappa_page.scope_words(obj.criticality, obj.domain, obj.model_id)
+
+    @admin.display(description="sets policy")
+    def sets(self, obj: KappaSuggestion) -> str:
+        """The one policy applying changes (created if absent): this model's, never the tier's for every model."""
+        return kappa_page.policy_key(obj.criticality, obj.domain, obj.model_id)
+
+    @admin.display(description="κ now")
     def current_kappa(self, obj: KappaSuggestion) -> Any:
-        policy = KappaPolicy.objects.filter(criticality=obj.criticality, domain=obj.domain).first()
-        return policy.threshold if policy else "—"
+        threshold = getattr(obj, "current_threshold", None)
+        if threshold is None:
+            return "—"
+        key = kappa_page.policy_key(obj.criticality, getattr(obj, "current_domain", ""),
+                                    getattr(obj, "current_model", ""))
+        return f"{thresholds.kappa_text(threshold)} ({key})"
+
+    @admin.display(description="suggested κ", ordering="suggested")
+    def suggested_kappa(self, obj: KappaSuggestion) -> str:
+        return "none" if obj.suggested is None else thresholds.kappa_text(obj.suggested)
+
+    @admin.display(description="κ page")
+    def kappa_page(self, obj: KappaSuggestion) -> str:
+        return format_html('<a href="{}">curve, preview, apply</a>', reverse("kappa:suggestion", args=[obj.pk]))
 
     @admin.display(description="samples")
     def samples(self, obj: KappaSuggestion) -> Any:
@@ -203,6 +280,9 @@ class KappaSuggestionAdmin(ReadOnlyAdmin):
                 return None
         else:
             form = ApplySuggestionForm()
+        rows = [{"suggestion": s, "scope": kappa_page.scope_words(s.criticality, s.domain, s.model_id),
+                 "suggested": "none" if s.suggested is None else thresholds.kappa_text(s.suggested)}
+                for s in queryset]
         return render(request, "admin/vif/kappasuggestion/apply.html",
-                      {**self.admin_site.each_context(request), "form": form, "suggestions": queryset,
+                      {**self.admin_site.each_context(request), "form": form, "rows": rows,
                        "action": "apply_suggestions", "title": "Apply κ suggestions"})

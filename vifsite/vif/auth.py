@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import cast
 
+from django.db import DatabaseError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -12,6 +17,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from vifsite.vif.models import AgentKey
 
 KEYWORD = "Api-Key"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,34 @@ def agent_key_check(key: str) -> AgentKey:
         raise exceptions.AuthenticationFailed("Unknown API key.") from None
     if agent_key.has_expired:
         raise exceptions.AuthenticationFailed("This API key has expired.")
+    agent_key_note_use(agent_key)
     return agent_key
+
+
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def agent_key_note_use(agent_key: AgentKey, *, now: datetime | None = None) -> bool:
+    """Record when a key was used, at most once a minute per key: the row just read says whether the minute has
+    passed, so most requests write nothing; the conditional UPDATE lets one of several racing requests write.
+    A failed write (a busy database) never fails the request. True if this call wrote."""
+    now = now or timezone.now()
+    last = agent_key.last_used_at
+    if last is not None and now - last < LAST_USED_EVERY:
+        return False
+    due = AgentKey.objects.filter(pk=agent_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USED_EVERY))
+    try:
+        if transaction.get_connection().in_atomic_block:  # a savepoint, so a failure leaves the caller's intact
+            with transaction.atomic():
+                wrote = due.update(last_used_at=now)
+        else:  # one statement, atomic by itself
+            wrote = due.update(last_used_at=now)
+    except DatabaseError:
+        logger.warning("could not record the use of agent key %s", agent_key.prefix)
+        return False
+    agent_key.last_used_at = now
+    return bool(wrote)
 
 
 def agent_key_recheck(agent_key: AgentKey) -> None:
@@ -80,6 +113,7 @@ def agent_key_recheck(agent_key: AgentKey) -> None:
         raise exceptions.AuthenticationFailed("This API key has been revoked.")
     if current.has_expired:
         raise exceptions.AuthenticationFailed("This API key has expired.")
+    agent_key_note_use(current)
 
 
 def principal_of(user: object) -> str:

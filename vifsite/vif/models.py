@@ -29,6 +29,9 @@ class AgentKey(AbstractAPIKey):
     can_read_metrics = models.BooleanField(
         default=False, help_text="May read the monitoring metrics (a Prometheus scraper)."
     )
+    last_used_at = models.DateTimeField(
+        "last used", null=True, blank=True, editable=False,
+        help_text="When a request last authenticated with this key (recorded at most once a minute).")
 
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "agent API key"
@@ -160,10 +163,15 @@ class LedgerHead(models.Model):
 
 
 class KappaPolicy(models.Model):
-    """κ: the confidence a task of this criticality (and domain) needs to go ahead without a human."""
+    """κ: the confidence a task of this criticality (and domain, and model) needs to go ahead without a human.
+    The gate takes the most specific policy that matches (``services.kappa_policy_pick``): criticality, domain
+    and model; then criticality and model; then criticality and domain; then the criticality alone."""
 
     criticality = models.CharField(max_length=20, choices=Criticality.choices)
     domain = models.CharField(max_length=100, blank=True, help_text="Empty for the criticality's default.")
+    model_id = models.CharField(max_length=200, blank=True,
+                                help_text="Empty for every model. A model's own κ wins over the criticality's and "
+                                          "its domains' κ for that model's tasks.")
     threshold = models.DecimalField(max_digits=7, decimal_places=6,
                                     validators=[MinValueValidator(0), MaxValueValidator(1)])
     updated_by = models.CharField(max_length=200, blank=True)
@@ -171,17 +179,22 @@ class KappaPolicy(models.Model):
     reason = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["criticality", "domain"]
+        ordering = ["criticality", "domain", "model_id"]
         verbose_name_plural = "κ policies"
         verbose_name = "κ policy"
-        constraints = [models.UniqueConstraint(fields=["criticality", "domain"], name="one_kappa_per_task")]
+        constraints = [models.UniqueConstraint(fields=["criticality", "domain", "model_id"],
+                                               name="one_kappa_per_scope")]
 
     def __str__(self) -> str:
-        return f"{self.key} κ={self.threshold}"
+        from vifsite.vif.thresholds import kappa_text
+
+        return f"{self.key} κ={kappa_text(self.threshold)}"
 
     @property
     def key(self) -> str:
-        return f"{self.criticality}.{self.domain}" if self.domain else self.criticality
+        """``critical``, ``critical.medical``, ``critical@model`` or ``critical.medical@model``."""
+        base = f"{self.criticality}.{self.domain}" if self.domain else self.criticality
+        return f"{base}@{self.model_id}" if self.model_id else base
 
     @property
     def threshold_micros(self) -> int:
@@ -297,12 +310,17 @@ class KappaSuggestion(models.Model):
 
     class Meta:
         ordering = ["criticality", "domain", "model_id", "model_version"]
+        verbose_name = "κ suggestion"
+        verbose_name_plural = "κ suggestions"
         constraints = [models.UniqueConstraint(fields=["criticality", "domain", "model_id", "model_version"],
                                                name="one_suggestion_per_window")]
 
     def __str__(self) -> str:
+        from vifsite.vif.thresholds import kappa_text
+
         key = f"{self.criticality}.{self.domain}" if self.domain else self.criticality
-        return f"{key} {self.model_id} {self.model_version}: {self.suggested if self.suggested is not None else 'none'}"
+        value = "none" if self.suggested is None else kappa_text(self.suggested)
+        return f"{key} {self.model_id} {self.model_version}: {value}"
 
 
 class UnresolvedSample(AppendOnlyModel):

@@ -122,7 +122,7 @@ def reliability_rows(**filters: Any) -> tuple[list[dict[str, Any]], dict[str, An
 # --- Operational metrics --------------------------------------------------------------------------
 
 def _base_kappa() -> dict[str, float]:
-    return {p.criticality: p.threshold_micros / 1e6 for p in KappaPolicy.objects.filter(domain="")}
+    return {p.criticality: p.threshold_micros / 1e6 for p in KappaPolicy.objects.filter(domain="", model_id="")}
 
 
 def cusum_by_criticality() -> dict[str, dict[str, Any]]:

@@ -8,7 +8,7 @@ import json
 import math
 import random
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -76,22 +76,38 @@ class GateResult:
                 "policy": self.policy, "reason": self.reason}
 
 
-def kappa_policy_for(*, criticality: str, domain: str = "") -> KappaPolicy:
+def kappa_policy_pick(policies: Iterable[KappaPolicy], *, domain: str = "",
+                      model_id: str = "") -> KappaPolicy | None:
+    """The policy of one criticality that governs a task: the one for its domain and model; else the stricter
+    (higher κ) of the model's own policy and the domain's, when either exists (a model's κ learned without a
+    domain never loosens a domain an admin made stricter, such as critical.medical); else the criticality's."""
+    by_scope = {(p.domain, p.model_id): p for p in policies}
+    if (domain, model_id) in by_scope:
+        return by_scope[(domain, model_id)]
+    either = [by_scope[scope] for scope in (("", model_id), (domain, "")) if scope in by_scope]
+    if either:
+        return max(either, key=lambda p: p.threshold)
+    return by_scope.get(("", ""))
+
+
+def kappa_policy_for(*, criticality: str, domain: str = "", model_id: str = "") -> KappaPolicy:
     if criticality not in confidence.CRITICALITIES:
         raise InputError(f"task_criticality must be one of {', '.join(confidence.CRITICALITIES)}, "
                          f"not {criticality!r}.")
-    policies = {p.domain: p for p in KappaPolicy.objects.filter(criticality=criticality, domain__in=[domain, ""])}
-    policy = policies.get(domain) or policies.get("")
+    policy = kappa_policy_pick(KappaPolicy.objects.filter(criticality=criticality, domain__in={domain, ""},
+                                                          model_id__in={model_id, ""}),
+                               domain=domain, model_id=model_id)
     if policy is None:
         raise InputError(f"No κ policy is set for {criticality!r} tasks; an admin must add one.")
     return policy
 
 
-def gate_decide(*, confidence_micros: int, criticality: str, domain: str = "") -> GateResult:
-    policy = kappa_policy_for(criticality=criticality, domain=domain)
+def gate_decide(*, confidence_micros: int, criticality: str, domain: str = "", model_id: str = "") -> GateResult:
+    policy = kappa_policy_for(criticality=criticality, domain=domain, model_id=model_id)
     threshold = policy.threshold_micros
     score, kappa = confidence_micros / 1e6, threshold / 1e6
-    where = f"{criticality} tasks" + (f" in {domain}" if domain else "")
+    where = f"{criticality} tasks" + (f" in {domain}" if domain else "") + (
+        f" of {model_id}" if policy.model_id else "")
     source = f"κ policy {policy.key}"
     if confidence_micros >= threshold:
         return GateResult("PASS", confidence_micros, threshold, criticality, domain, policy.key,
@@ -101,13 +117,14 @@ def gate_decide(*, confidence_micros: int, criticality: str, domain: str = "") -
                       "human decide, or gather evidence (check the claims against the data) and try again.")
 
 
-def gate_evaluate(*, confidence_score: Any, criticality: str, domain: str = "", writer: str) -> GateResult:
+def gate_evaluate(*, confidence_score: Any, criticality: str, domain: str = "", writer: str,
+                  model_id: str = "") -> GateResult:
     """The κ-gate on its own (no witness). Every evaluation is recorded for the abstention rate."""
     try:
         micros = confidence.to_micros(confidence_score)
     except confidence.ConfidenceError as exc:
         raise InputError(str(exc)) from None
-    result = gate_decide(confidence_micros=micros, criticality=criticality, domain=domain)
+    result = gate_decide(confidence_micros=micros, criticality=criticality, domain=domain, model_id=model_id)
     GateEvent.objects.create(writer=writer, criticality=criticality, domain=domain, confidence_micros=micros,
                              threshold_micros=result.threshold_micros, passed=result.passed)
     return result
@@ -227,7 +244,8 @@ def _prepare(item: Mapping[str, Any], *, writer: str, parents: Mapping[str, Witn
 
     criticality, domain = item["task_criticality"], item.get("domain", "")
     micros = conf.micros
-    gate = gate_decide(confidence_micros=micros, criticality=criticality, domain=domain)
+    gate = gate_decide(confidence_micros=micros, criticality=criticality, domain=domain,
+                       model_id=item["model_id"])
     band = confidence.band(conf.score, a=settings.VIFSITE_BAND_A, b=settings.VIFSITE_BAND_B)
     routing = confidence.route(band_label=band, criticality=criticality, gate_passed=gate.passed)
 
@@ -406,23 +424,8 @@ def kappa_suggestions_compute() -> list[KappaSuggestion]:
     """Recompute the Learn-then-Test κ per criticality, domain, model and model version from the
     calibration samples only (never items reviewed because they were escalated). Calibration samples whose
     review ended without a verdict and that have no label since count as errors (see thresholds)."""
-    # Per group: witness ids (they decide the split of thresholds.suggest), confidences, labels, unresolved.
-    rows: dict[tuple[str, str, str, str], list[tuple[str, int, bool, bool]]] = {}
-    labelled = Outcome.objects.current()
-    for tier, domain, model_id, version, witness_id, micros, correct in (
-            labelled.filter(calibration_sample=True).exclude(criticality="")
-            .values_list("criticality", "domain", "model_id", "model_version", "witness_id", "confidence_micros",
-                         "correct")
-            .iterator(chunk_size=5000)):
-        rows.setdefault((tier, domain, model_id, version), []).append((str(witness_id), micros, correct, False))
-    for tier, domain, model_id, version, witness_id, micros in (
-            UnresolvedSample.objects.exclude(criticality="")
-            .exclude(witness_id__in=labelled.values("witness_id"))
-            .values_list("criticality", "domain", "model_id", "model_version", "witness_id", "confidence_micros")
-            .iterator(chunk_size=5000)):
-        rows.setdefault((tier, domain, model_id, version), []).append((str(witness_id), micros, False, True))
     results = []
-    for (tier, domain, model_id, version), values in rows.items():
+    for (tier, domain, model_id, version), values in _kappa_sample_rows().items():
         found = thresholds.suggest(np.array([v[1] for v in values], dtype=np.int64) / 1e6,
                                    np.array([v[2] for v in values], dtype=np.int64),
                                    alpha=thresholds.TARGET_RISK[tier], keys=[v[0] for v in values],
@@ -437,34 +440,82 @@ def kappa_suggestions_compute() -> list[KappaSuggestion]:
     return results
 
 
+SampleRow = tuple[str, int, bool, bool]  # witness id, confidence in millionths, correct, unresolved
+
+
+def _kappa_sample_rows(**scope: str) -> dict[tuple[str, str, str, str], list[SampleRow]]:
+    """The calibration samples per (criticality, domain, model, model version), optionally of one such group
+    (``scope``: any of those four fields): the current labels, then the samples whose review ended without a
+    verdict and that have no label since (counted as errors). Witness ids decide the split of
+    thresholds.suggest."""
+    rows: dict[tuple[str, str, str, str], list[SampleRow]] = {}
+    labelled = Outcome.objects.current()
+    for tier, domain, model_id, version, witness_id, micros, correct in (
+            labelled.filter(calibration_sample=True, **scope).exclude(criticality="")
+            .values_list("criticality", "domain", "model_id", "model_version", "witness_id", "confidence_micros",
+                         "correct")
+            .iterator(chunk_size=5000)):
+        rows.setdefault((tier, domain, model_id, version), []).append((str(witness_id), micros, correct, False))
+    for tier, domain, model_id, version, witness_id, micros in (
+            UnresolvedSample.objects.filter(**scope).exclude(criticality="")
+            .exclude(witness_id__in=labelled.values("witness_id"))
+            .values_list("criticality", "domain", "model_id", "model_version", "witness_id", "confidence_micros")
+            .iterator(chunk_size=5000)):
+        rows.setdefault((tier, domain, model_id, version), []).append((str(witness_id), micros, False, True))
+    return rows
+
+
 def _auto_apply(suggestions: list[KappaSuggestion]) -> None:
-    """Apply suggestions within the admin-set bounds; the strictest suggestion of a tier wins."""
+    """Apply suggestions within the admin-set bounds, each to its own scope (criticality, domain, model: a
+    model's suggestion sets that model's κ only); of a model's versions, the strictest suggestion wins."""
     low, high = Decimal(str(settings.VIFSITE_KAPPA_AUTO_MIN)), Decimal(str(settings.VIFSITE_KAPPA_AUTO_MAX))
-    best: dict[tuple[str, str], Decimal] = {}
+    best: dict[tuple[str, str, str], Decimal] = {}
     for s in suggestions:
         if s.suggested is not None and low <= s.suggested <= high:
-            key = (s.criticality, s.domain)
+            key = (s.criticality, s.domain, s.model_id)
             best[key] = max(best.get(key, s.suggested), s.suggested)
-    for (tier, domain), value in best.items():
-        policy = KappaPolicy.objects.filter(criticality=tier, domain=domain).first()
-        if policy is not None and policy.threshold != value:
-            kappa_policy_set(policy=policy, threshold=value, changed_by="system:auto",
-                             reason=f"Automatic: Learn-then-Test suggestion within the bounds [{low}, {high}].")
+    for (tier, domain, model_id), value in best.items():
+        policy = KappaPolicy.objects.filter(criticality=tier, domain=domain, model_id=model_id).first()
+        if policy is None:
+            try:
+                if kappa_policy_for(criticality=tier, domain=domain, model_id=model_id).threshold == value:
+                    continue
+            except InputError:  # the tier has no policy at all: this one becomes its model's
+                pass
+            policy = KappaPolicy(criticality=tier, domain=domain, model_id=model_id, threshold=value)
+        elif policy.threshold == value:
+            continue
+        kappa_policy_set(policy=policy, threshold=value, changed_by="system:auto",
+                         reason=f"Automatic: Learn-then-Test suggestion within the bounds [{low}, {high}].")
 
 
-def kappa_suggestion_apply(*, suggestion: KappaSuggestion, reason: str, changed_by: str) -> KappaPolicy:
+def kappa_suggestion_apply(*, suggestion: KappaSuggestion, reason: str, changed_by: str,
+                           expected: Decimal | None = None) -> KappaPolicy:
+    """Set the suggested κ on exactly the suggestion's scope: its criticality, domain and model (every version
+    of the model; a policy of that scope is created if there is none). Other models keep their κ. With
+    ``expected`` (the κ the person saw), a suggestion recomputed to another value since is refused."""
     if suggestion.suggested is None:
         why = (suggestion.evidence.get("why_none") or {}).get("message", "")
         raise InputError("This suggestion says no κ can be shown to keep the risk" + (f" ({why})" if why else "")
                          + "; set the policy by hand (e.g. 1.0 to send every item to a human).")
-    policy = KappaPolicy.objects.filter(criticality=suggestion.criticality, domain=suggestion.domain).first()
-    if policy is None:
-        policy = KappaPolicy(criticality=suggestion.criticality, domain=suggestion.domain,
-                             threshold=suggestion.suggested)
-    policy = kappa_policy_set(policy=policy, threshold=suggestion.suggested, changed_by=changed_by,
-                              reason=f"{reason} (Learn-then-Test suggestion from {suggestion.evidence.get('samples')} "
-                                     f"calibration samples, {suggestion.model_id} {suggestion.model_version})")
-    KappaSuggestion.objects.filter(pk=suggestion.pk).update(applied_at=timezone.now())
+    if not (reason or "").strip():
+        raise InputError("A change of κ needs a reason.", field="reason")
+    stored = KappaSuggestion.objects.filter(pk=suggestion.pk).values_list("suggested", flat=True).first()
+    if expected is not None and stored != expected:
+        raise Conflict(f"The suggestion was recomputed since you looked at it: it is now "
+                       f"{thresholds.kappa_text(stored) if stored is not None else 'none'}, not "
+                       f"{thresholds.kappa_text(expected)}. Look at its preview again before applying it.")
+    value = suggestion.suggested
+    scope = dict(criticality=suggestion.criticality, domain=suggestion.domain, model_id=suggestion.model_id)
+    note = (f"{reason.strip()} (Learn-then-Test suggestion from {suggestion.evidence.get('samples')} calibration "
+            f"samples of {suggestion.model_id} {suggestion.model_version}".rstrip() + ")")
+    try:
+        with transaction.atomic():
+            policy = KappaPolicy.objects.filter(**scope).first() or KappaPolicy(**scope, threshold=value)
+            policy = kappa_policy_set(policy=policy, threshold=value, changed_by=changed_by, reason=note)
+            KappaSuggestion.objects.filter(pk=suggestion.pk).update(applied_at=timezone.now())
+    except IntegrityError:  # someone created this scope's policy at the same moment
+        raise Conflict("This κ policy was created meanwhile by someone else; look at it before applying.") from None
     return policy
 
 
@@ -482,3 +533,15 @@ def calibration_sample_unresolved(*, witness: Witness, reason: str,
         "model_version": witness.model_version, "criticality": witness.task_criticality, "domain": witness.domain,
         "confidence_micros": witness.confidence_micros})
     return sample
+
+
+# --- κ pages: what a suggestion was computed from ---------------------------------------------------------
+
+def kappa_suggestion_samples(*, suggestion: KappaSuggestion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The calibration samples of a suggestion's group as kappa_suggestions_compute reads them: confidences in
+    millionths, correct (0/1), unresolved (counted as errors)."""
+    values = _kappa_sample_rows(criticality=suggestion.criticality, domain=suggestion.domain,
+                                model_id=suggestion.model_id, model_version=suggestion.model_version).get(
+        (suggestion.criticality, suggestion.domain, suggestion.model_id, suggestion.model_version), [])
+    return (np.array([v[1] for v in values], dtype=np.int64), np.array([v[2] for v in values], dtype=np.int64),
+            np.array([v[3] for v in values], dtype=bool))

@@ -40,6 +40,7 @@ import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -343,3 +344,76 @@ def suggest(confidence: Any, correct: Any, *, alpha: float, delta: float = DELTA
     bound = upper_bound(int(used.errors[0, best]), int(used.accepted[0, best]), level)
     return Suggestion(grid[best], alpha, delta, n, start, int(every.accepted[0, best]), int(every.errors[0, best]),
                       tested, total_wrong, unresolved_count, order_samples, by, bound)
+
+
+# --- For people: the risk–coverage curve and κ as text ---------------------------------------------------
+
+CURVE_GRID = tuple(round(1.0 - 0.01 * i, 2) for i in range(101))  # 1.00 … 0.00: every κ an admin could set
+
+
+@dataclass(frozen=True)
+class RiskCoverage:
+    """Per κ of a descending grid: how many samples a gate at κ accepts, how many of those are wrong, the
+    error among them with its one-sided Clopper–Pearson upper bound at ``level``, and the coverage."""
+
+    kappa: tuple[float, ...]
+    accepted: NDArray[np.int64]
+    errors: NDArray[np.int64]
+    samples: int
+    level: float
+
+    @property
+    def error(self) -> NDArray[np.float64]:
+        """Error among accepted; NaN where nothing is accepted."""
+        m = self.accepted
+        return np.asarray(np.where(m > 0, self.errors / np.maximum(m, 1), np.nan), dtype=np.float64)
+
+    @property
+    def upper(self) -> NDArray[np.float64]:
+        """The (1 − level) upper bound of the error among accepted; NaN where nothing is accepted, 1 where all
+        accepted are wrong."""
+        m, k = self.accepted, self.errors
+        some = (m > 0) & (k < m)
+        bound = np.where(some, stats.beta.ppf(1 - self.level, k + 1, np.maximum(m - k, 1)), 1.0)
+        return np.asarray(np.where(m > 0, bound, np.nan), dtype=np.float64)
+
+    @property
+    def coverage(self) -> NDArray[np.float64]:
+        return np.asarray(self.accepted / self.samples if self.samples else np.zeros(len(self.kappa)),
+                          dtype=np.float64)
+
+    def at(self, kappa: float) -> int | None:
+        """The grid index of ``kappa`` (to 2 decimals), or None when it is not on the grid."""
+        for index, value in enumerate(self.kappa):
+            if abs(value - kappa) < 5e-7:
+                return index
+        return None
+
+    def rows(self) -> list[dict[str, Any]]:
+        error, upper, coverage = self.error, self.upper, self.coverage
+        return [{"kappa": k, "accepted": int(self.accepted[j]), "errors": int(self.errors[j]),
+                 "error": None if np.isnan(error[j]) else float(error[j]),
+                 "upper_bound": None if np.isnan(upper[j]) else float(upper[j]),
+                 "coverage": float(coverage[j])} for j, k in enumerate(self.kappa)]
+
+
+def risk_coverage(confidence: Any, correct: Any, *, unresolved: Any = None, grid: tuple[float, ...] = CURVE_GRID,
+                  delta: float = DELTA) -> RiskCoverage:
+    """The risk–coverage curve of labelled calibration samples, counted as ``suggest`` counts them (samples
+    without a label are errors; a gate at κ accepts a confidence ≥ κ, compared in millionths). The bound is
+    at δ/2, the level each of the two sequences tests at: where it is at most α, the walk's test at that κ
+    passes."""
+    c = to_micros(confidence)
+    missing = np.zeros(c.size, dtype=bool) if unresolved is None else np.asarray(unresolved, dtype=bool)
+    wrong = (np.asarray(correct, dtype=np.int64) == 0) | missing
+    counted = count(c, wrong, grid)
+    return RiskCoverage(grid, counted.accepted[0], counted.errors[0], int(c.size), delta / 2)
+
+
+def kappa_text(value: Any) -> str:
+    """κ for people: two decimals, or three when the third is not zero (0.95, 0.975, 0.60), never six."""
+    if value is None:
+        return "—"
+    rounded = Decimal(str(value)).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+    text = f"{rounded:.3f}"
+    return text[:-1] if text.endswith("0") else text
