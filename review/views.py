@@ -4,7 +4,6 @@ has one small script; live updates come over a websocket, with polling as the fa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -12,11 +11,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST
@@ -195,48 +193,85 @@ def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
     return JsonResponse(payload, json_dumps_params={"separators": (",", ":")})
 
 
+def _csv_response(rows: list[dict[str, Any]], fields: tuple[str, ...], filename: str) -> HttpResponse:
+    from review import trends
+
+    response = HttpResponse(trends.csv_text(rows, fields), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+CRITICALITIES = ("critical", "important", "routine", "low_stakes")
+
+
 @reviewer_required
 def calibration_page(request: HttpRequest) -> HttpResponse:
-    """Reliability diagrams (plotly; PNG download), ECE per model and criticality over time, status and
-    degradation warnings."""
+    """The reliability diagram (counts per bin, Wilson intervals, the consistency band), ECE per day with the
+    status thresholds and degradation warnings, ECE per model and criticality, the verbalised levels; the model
+    chosen from those with outcomes. ``?format=csv&table=<name>`` gives a table as CSV."""
+    from review import trends
     from vifsite.vif import plots
 
+    models = trends.calibration_models()
     filters = {k: request.GET.get(k) or None for k in ("model", "criticality", "window")}
     samples_only = request.GET.get("samples_only") == "1"
+    unknown_model = filters["model"] if filters["model"] and filters["model"] not in models else None
+    if unknown_model or filters["criticality"] not in (None, *CRITICALITIES):
+        filters.update(model=None if unknown_model else filters["model"], criticality=None)
     try:
-        report = monitoring.calibration_report(samples_only=samples_only, model=filters["model"],
-                                               criticality=filters["criticality"], window=filters["window"])
+        span = monitoring.parse_window(filters["window"])
     except InputError as exc:
-        messages.error(request, exc.message)
-        report = monitoring.calibration_report(samples_only=samples_only)
-    figure = plots.reliability_figure(report["reliability"], {"ece": report["ece"], "n": report["n"],
-                                                              "status": report["status"]})
-    png_query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+        messages.error(request, f"{exc.message} Showing every outcome instead.")
+        filters["window"], span = None, None
+    report = monitoring.calibration_report(samples_only=samples_only, model=filters["model"],
+                                           criticality=filters["criticality"], window=filters["window"])
+    model, criticality = filters["model"], filters["criticality"]
+    reliability = trends.reliability(model=model, criticality=criticality, samples_only=samples_only, window=span)
+    timeline = trends.ece_timeline(model=model, criticality=criticality, samples_only=samples_only)
+    levels = trends.verbalised_levels(report["verbalised_levels"])
+    tables = {"reliability": trends.flatten_reliability(reliability), "groups": report["by_group"], "ece": timeline,
+              "verbalised": trends.flatten_reliability(levels)}
+    table = request.GET.get("table", "")
+    if request.GET.get("format") == "csv" and table in tables:
+        return _csv_response(tables[table], trends.CALIBRATION_TABLES[table], f"calibration-{table}.csv")
+    query = "&".join(f"{k}={v}" for k, v in {**filters, "samples_only": "1" if samples_only else None}.items() if v)
+    meta = {"ece": report["ece"], "n": report["n"], "status": report["status"]}
     return render(request, "review/calibration.html", {
-        "report": report, "figure": figure, "filters": filters, "samples_only": samples_only,
-        "png_url": "/api/v1/calibration/reliability.png" + (f"?{png_query}" if png_query else "")})
+        "report": report, "filters": filters, "samples_only": samples_only, "models": models,
+        "unknown_model": unknown_model, "criticalities": CRITICALITIES, "reliability": reliability,
+        "timeline": timeline, "levels": levels, "warned_days": [d for d in timeline if d["degrading"]],
+        "figures": {"reliability": plots.reliability_figure(reliability, meta),
+                    "ece": plots.ece_timeline_figure(timeline, trends.STATUS_THRESHOLDS)},
+        "csv_query": f"?{query}&format=csv&table=" if query else "?format=csv&table=",
+        "png_url": "/api/v1/calibration/reliability.png" + (f"?{query}" if query else "")})
 
 
 @reviewer_required
 def statistics_page(request: HttpRequest) -> HttpResponse:
-    """Escalations by status and criticality, time to decision, SLA breaches, reviewer throughput."""
-    import numpy as np
-    from django.db.models import F
-
-    from review.models import Decision, EscalationEvent
+    """Escalations by status and criticality, and the review trends of the last 30 days (review/trends.py): plots,
+    and each table as CSV with ``?format=csv&table=<name>``."""
+    from review import trends
+    from review.models import EscalationEvent
+    from vifsite.vif import plots
 
     by = list(Escalation.objects.values("status", "criticality").annotate(n=Count("id")).order_by("criticality",
                                                                                                    "status"))
-    decided = Escalation.objects.filter(decided_at__isnull=False).exclude(status=Escalation.Status.EXPIRED)
-    hours = np.array([(d - c).total_seconds() / 3600 for c, d in decided.values_list("created_at", "decided_at")
-                      if d is not None])  # none is: the filter asks for decided_at
-    breaches = Escalation.objects.filter(Q(decided_at__gt=F("due_at")) | Q(decided_at__isnull=True,
-                                                                          due_at__lt=timezone.now())).count()
-    throughput = list(Decision.objects.filter(final=True, created_at__gte=timezone.now() - timedelta(days=7))
-                      .values("reviewer__username").annotate(n=Count("id")).order_by("-n"))
+    found = trends.review_trends(days=30)
+    tables = {"daily": found["daily"], "backlog": found["backlog"], "throughput": found["throughput"], "status": by}
+    table = request.GET.get("table", "")
+    if request.GET.get("format") == "csv" and table in tables:
+        return _csv_response(tables[table], trends.STATISTICS_TABLES[table], f"review-{table}.csv")
+    totals = found["totals"]
     return render(request, "review/statistics.html", {
-        "by": by, "decided": int(hours.size),
-        "median_hours": float(np.median(hours)) if hours.size else None,
-        "p90_hours": float(np.percentile(hours, 90)) if hours.size else None,
-        "breaches": breaches, "expired": Escalation.objects.filter(status=Escalation.Status.EXPIRED).count(),
-        "throughput": throughput, "moved": EscalationEvent.objects.filter(note__startswith="overdue").count()})
+        "by": by, "trends": found, "totals": totals, "figures": plots.trends_figures(found), "plots": TREND_PLOTS,
+        "breaches": totals["sla_breaches"] + totals["open_overdue"],
+        "moved": EscalationEvent.objects.filter(note__startswith="overdue").count()})
+
+
+TREND_PLOTS = (
+    ("decisions", "Decisions per day", "Final decisions and first approvals of four-eyes items, per UTC day."),
+    ("timing", "Time to decision", "Median and 90th percentile of hours from arrival to decision, over the items "
+                                   "decided each day."),
+    ("quality", "SLA breaches and overturned labels", "Items decided after their due time, and automatic labels a "
+                                                      "reviewer's decision overturned, per day."),
+    ("backlog", "Backlog by age", "Open items by how long they have waited; red: past their due time."))

@@ -269,7 +269,9 @@ REF_RE = re.compile(rf"\b{_AXIS_WORD}\b\.?\s*(?:#|no\.?|number)?\s*(?:at\s+)?(?P
 _SLICE_BEFORE = re.compile(r"(?P<a>\d+(?:\.\d+)?)\s?(?P<unit>ms|s)[- ](?:time[- ]?slice|slice)\b", re.IGNORECASE)
 _REF_CONT = re.compile(r"^\s*(?P<sep>,|,?\s*and|,?\s*or|&|/|-|–|—|to|through|vs\.?|versus)\s*"
                        r"(?:(?:in-?lines?|ilines?|il|cross-?lines?|x-?lines?|xl)\b\.?\s*)?(?P<b>\d+(?:\.\d+)?)(?!\.\d|\d)"
-                       r"(?!\s?(?:%|(?:ms|s|m|hz|percent|traces?|samples?)\b))", re.IGNORECASE)
+                       r"(?!\s?(?:%|(?:ms|s|m|hz|percent|traces?|samples?)\b))"
+                       # nor the start of a range that carries a unit ("crosslines 2005-2012 and 120-200 ms")
+                       r"(?!\s*(?:-|–|—|to)\s*\d+(?:\.\d+)?\s?(?:%|(?:ms|s|m|hz|percent)\b))", re.IGNORECASE)
 
 
 @dataclass

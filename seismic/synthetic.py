@@ -2,7 +2,8 @@
 
 Layered reflectors over a dome, a normal fault with a known throw, a bright spot (a patch of one
 reflector with its reflection coefficient multiplied), a sinuous channel incised into one
-reflector, a Ricker wavelet and Gaussian noise. Every planted feature is returned in survey
+reflector, a Ricker wavelet and Gaussian noise; optionally (off by default, so seeded volumes stay as
+they were) a flat spot under the bright spot. Every planted feature is returned in survey
 coordinates (inline, crossline, time in ms), so detectors can be scored against it.
 
 Positions are given as fractions of the survey extent, so one spec scales to any size.
@@ -44,6 +45,17 @@ class BrightSpot:
 
 
 @dataclass
+class FlatSpot:
+    """A fluid contact under the bright spot: a flat, strong, positive reflection at one time that cuts
+    across the (dipping) reflectors wherever the bright spot's reflector lies above it, as a gas-water
+    contact does at the base of a gas sand."""
+
+    below_ms: float = 20.0  # the contact's time below the bright spot's reflector at the patch's centre
+    coefficient: float = 0.25  # positive: gas over brine is a hardening downwards
+    extent: float = 0.8  # fraction of the bright spot's radii the contact may reach
+
+
+@dataclass
 class Channel:
     horizon: int = 7
     center_xl: float = 0.25  # mean crossline position, fraction of the extent
@@ -73,6 +85,7 @@ class SyntheticSpec:
     fault: Fault | None = field(default_factory=Fault)
     bright_spot: BrightSpot | None = field(default_factory=BrightSpot)
     channel: Channel | None = field(default_factory=Channel)
+    flat_spot: FlatSpot | None = None  # needs a bright spot; off by default
 
     def inline_numbers(self) -> np.ndarray:
         return self.first_inline + np.arange(self.n_inlines)
@@ -169,6 +182,15 @@ def generate(spec: SyntheticSpec) -> Synthetic:
         ok = (k >= 0) & (k < ns - 1)
         reflectivity[i_grid[ok], x_grid[ok], k[ok]] += coefficient[ok] * (1 - w[ok])
         reflectivity[i_grid[ok], x_grid[ok], k[ok] + 1] += coefficient[ok] * w[ok]
+    flat = _flat_spot(spec, horizon_times, i_grid, x_grid)
+    if flat is not None:
+        contact_ms, under = flat
+        position = (contact_ms - spec.first_sample_ms) / dt
+        k0 = int(np.floor(position))
+        w0 = position - k0
+        if 0 <= k0 < ns - 1:
+            reflectivity[i_grid[under], x_grid[under], k0] += spec.flat_spot.coefficient * (1 - w0)  # type: ignore[union-attr]
+            reflectivity[i_grid[under], x_grid[under], k0 + 1] += spec.flat_spot.coefficient * w0  # type: ignore[union-attr]
 
     wavelet = ricker(spec.peak_frequency_hz, dt / 1000.0)
     half = len(wavelet) // 2
@@ -216,6 +238,19 @@ def generate(spec: SyntheticSpec) -> Synthetic:
             "crossline_range": [int(xl_numbers[xl_in.min()]), int(xl_numbers[xl_in.max()])],
             "time_range_ms": [float(t_in.min() - wavelet_half_ms), float(t_in.max() + wavelet_half_ms)],
         })
+    if flat is not None:
+        contact_ms, under = flat
+        il_in, xl_in = i_grid[under], x_grid[under]
+        features.append({
+            "kind": "flat_spot",
+            "time_ms": contact_ms,
+            "coefficient": spec.flat_spot.coefficient,  # type: ignore[union-attr]
+            "center": {"inline": float(il_numbers[0] + np.mean(il_in)),
+                       "crossline": float(xl_numbers[0] + np.mean(xl_in)), "time_ms": contact_ms},
+            "inline_range": [int(il_numbers[il_in.min()]), int(il_numbers[il_in.max()])],
+            "crossline_range": [int(xl_numbers[xl_in.min()]), int(xl_numbers[xl_in.max()])],
+            "time_range_ms": [contact_ms - wavelet_half_ms, contact_ms + wavelet_half_ms],
+        })
     if spec.channel is not None and spec.channel.horizon < spec.n_layers:
         c = spec.channel
         centre = _channel_centre(c, ni, nx, np.arange(ni))
@@ -231,7 +266,7 @@ def generate(spec: SyntheticSpec) -> Synthetic:
         })
     ground_truth = {
         "generator": "vifsite synthetic",
-        "spec": asdict(spec),
+        "spec": _spec_dict(spec),
         "survey": {
             "inline": [int(il_numbers[0]), int(il_numbers[-1]), 1],
             "crossline": [int(xl_numbers[0]), int(xl_numbers[-1]), 1],
@@ -247,6 +282,31 @@ def generate(spec: SyntheticSpec) -> Synthetic:
 def _ellipse(b: BrightSpot, ni: int, nx: int, i_grid: np.ndarray, x_grid: np.ndarray) -> np.ndarray:
     ri, rx = max(b.radius_il * (ni - 1), 1.0), max(b.radius_xl * (nx - 1), 1.0)
     return ((i_grid - b.center_il * (ni - 1)) / ri) ** 2 + ((x_grid - b.center_xl * (nx - 1)) / rx) ** 2 <= 1.0
+
+
+def _spec_dict(spec: SyntheticSpec) -> dict[str, Any]:
+    out = asdict(spec)
+    if spec.flat_spot is None:
+        del out["flat_spot"]  # the ground truth of volumes without one stays as it was
+    return out
+
+
+def _flat_spot(spec: SyntheticSpec, horizon_times: list[np.ndarray], i_grid: np.ndarray,
+               x_grid: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The contact's time and the traces it spans: inside the bright spot's patch shrunk to
+    ``extent``, where the bright spot's reflector lies above the contact. None without a flat spot."""
+    b, f = spec.bright_spot, spec.flat_spot
+    if f is None or b is None or b.horizon >= spec.n_layers:
+        return None
+    ni, nx = spec.n_inlines, spec.n_crosslines
+    shrunk = BrightSpot(center_il=b.center_il, center_xl=b.center_xl, radius_il=b.radius_il * f.extent,
+                        radius_xl=b.radius_xl * f.extent, horizon=b.horizon, strength=b.strength)
+    top = horizon_times[b.horizon]
+    ci = int(np.clip(round(b.center_il * (ni - 1)), 0, ni - 1))
+    cx = int(np.clip(round(b.center_xl * (nx - 1)), 0, nx - 1))
+    contact_ms = float(top[ci, cx] + f.below_ms)
+    under = _ellipse(shrunk, ni, nx, i_grid, x_grid) & (top < contact_ms)
+    return (contact_ms, under) if under.any() else None
 
 
 def _channel_centre(c: Channel, ni: int, nx: int, il: np.ndarray) -> np.ndarray:

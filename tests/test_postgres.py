@@ -54,15 +54,17 @@ def test_two_processes_importing_one_name_register_one_survey(pg_url, tmp_path, 
 
 
 def test_requests_reuse_pooled_connections_instead_of_opening_one_each(pg_url, tmp_path):  # noqa: F811
-    """Closing Django's connection at the end of a request hands it back to the process's pool: the next
-    request gets the same server process, not a new one (PostgreSQL forks a backend per connection)."""
+    """Closing Django's connection at the end of a request hands it back to the process's pool: twenty
+    requests in a row are served by a couple of server processes, not twenty (PostgreSQL forks a backend per
+    connection). The pool checks a returned connection in the background, so a request may meanwhile get a
+    second one; it never needs more."""
     script = (
         "from django.db import connection; import json; pids = []\n"
-        "for _ in range(5):\n"
+        "for _ in range(20):\n"
         "    with connection.cursor() as c:\n"
         "        c.execute('select pg_backend_pid()'); pids.append(c.fetchone()[0])\n"
         "    connection.close()\n"
         "print(json.dumps({'pool': connection.pool is not None, 'pids': pids}))"
     )
     out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script).stdout.strip().splitlines()[-1])
-    assert out["pool"] and len(set(out["pids"])) == 1, out
+    assert out["pool"] and len(set(out["pids"])) <= 3, out

@@ -146,3 +146,12 @@ def test_an_answer_that_declines_and_names_the_data_is_clean(text):
 ])
 def test_an_answer_that_gives_a_value_or_a_fluid_is_out_of_scope(text, expected):
     assert expected in findings(text)
+
+
+def test_a_time_range_after_a_crossline_range_is_a_time_window_not_another_crossline():
+    from seismic import audit
+
+    found = audit.locations("Inline 1015 shows a bright spot at crosslines 2005-2012 and 120-200 ms.")
+    assert found == [("inline", 1015.0, 1015.0, "Inline 1015"), ("crossline", 2005.0, 2012.0, "crosslines 2005-2012"),
+                     ("sample", 120.0, 200.0, "120-200 ms")]
+    assert audit.locations("crosslines 2005-2012 and 2020")[-1] == ("crossline", 2020.0, 2020.0, "2020")
