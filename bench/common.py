@@ -12,6 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("VIFSITE_DATA_DIR", str(ROOT / "var" / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vifsite.settings")
+os.environ.setdefault("VIFSITE_HTTPS", "false")  # in-process requests over plain http, as make run serves
 os.environ.pop("DATABASE_URL", None)
 sys.path.insert(0, str(ROOT))
 
