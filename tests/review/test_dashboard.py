@@ -121,8 +121,12 @@ def test_the_feed_refuses_anonymous_users_and_tells_reviewers_of_changes(rita, s
 
 def test_the_calibration_and_statistics_pages(client, rita):
     items = make_items(3)
-    Escalation.objects.filter(pk=items[0].pk).update(status="approved", decided_at=items[0].created_at +
-                                                     timedelta(hours=2))
+    # Decided two hours after it arrived, an hour ago: in the past whatever the time of day (a decision
+    # "two hours after now" falls on tomorrow's date after 22:00 UTC, outside the page's days).
+    now = timezone.now()
+    Escalation.objects.filter(pk=items[0].pk).update(status="approved", created_at=now - timedelta(hours=3),
+                                                     due_at=now - timedelta(hours=2),  # decided late
+                                                     decided_at=now - timedelta(hours=1))
     Escalation.objects.filter(pk=items[1].pk).update(due_at=timezone.now() - timedelta(hours=1))
     for item in items:
         vif_services.outcome_record(witness=item.witness, correct=True, source="human", recorded_by="user:rita")
