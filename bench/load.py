@@ -2,7 +2,9 @@
 against the site as ``python -m vifsite.runner`` serves it, in the default mode (one web process,
 SQLite) and in production mode (``VIFSITE_WEB_WORKERS`` web processes, PostgreSQL, channels-redis).
 
-Prints requests per second, median, p95 and p99 latency, and errors (non-2xx answers, socket errors).
+The queue page is read in turn by ``BENCH_LOAD_REVIEWERS`` (20) reviewers, each with their own session; in
+production mode it is also measured without its cache (``VIFSITE_QUEUE_CACHE=false``), every page rendered
+afresh. Prints requests per second, median, p95 and p99 latency, and errors (non-2xx answers, socket errors).
 Production mode needs PostgreSQL (``VIFSITE_TEST_POSTGRES_URL``, default the local server) and Redis
 (``REDIS_URL``, default the local server); it is skipped with the reason when they are absent.
 ``BENCH_LOAD_SECONDS`` (60), ``BENCH_LOAD_CLIENTS`` (50), ``BENCH_LOAD_WORKERS`` (2) change the run,
@@ -33,7 +35,10 @@ REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 ITEMS = int(os.environ.get("BENCH_LOAD_ITEMS", "1000"))
 MODES = os.environ.get("BENCH_LOAD_MODES", "default,production").split(",")
 
-SETUP = f"ITEMS = {ITEMS}\n" + """
+# The queue page is read by this many reviewers, each with their own session, in turn.
+REVIEWERS = int(os.environ.get("BENCH_LOAD_REVIEWERS", "20"))
+
+SETUP = f"ITEMS = {ITEMS}\nREVIEWERS = {REVIEWERS}\n" + """
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.test import Client
@@ -48,13 +53,25 @@ for i in range(ITEMS):
     services.interpretation_submit(writer="agent:bench", key=None, structured=None, extraction_ids=[extraction.pk],
         text=f"Item {i}: inline 1200 shows a bright spot at crosslines 2100-2150 and 800-900 ms.",
         model={"model_id": "m"}, signals={"confidence": 0.2}, criticality="routine")
-rita = User.objects.create_user("rita", "rita@example.com", "pw-rita-12345")
-rita.groups.add(Group.objects.get(name="reviewers"))
-client = Client()
-client.force_login(rita)
+sessions = []
+for n in range(REVIEWERS):
+    person = User.objects.create_user(f"reviewer{n}", f"reviewer{n}@example.com", f"pw-reviewer{n}-12345")
+    person.groups.add(Group.objects.get(name="reviewers"))
+    client = Client()
+    client.force_login(person)
+    sessions.append(client.cookies["sessionid"].value)
 print("survey", survey.pk)
-print("session", client.cookies["sessionid"].value)
+print("sessions", " ".join(sessions))
 print("key", AgentKey.objects.create_key(name="load", expiry_date=None)[1])
+"""
+# Each request of the queue page comes from the next reviewer's session.
+ROTATE = """sessions = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  wrk.headers["Cookie"] = "sessionid=" .. sessions[(counter %% #sessions) + 1]
+  return wrk.format(nil)
+end
 """
 P95 = """done = function(summary, latency, requests)
   io.write(string.format("LOAD %d %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
@@ -78,11 +95,27 @@ def wrk(url: str, header: str, script: Path) -> dict[str, float]:
             "max": worst / 1000, "errors": status + sockets, "requests": requests}
 
 
-def run_mode(name: str, env: dict[str, str], script: Path) -> None:
+def run_mode(name: str, env: dict[str, str], script: Path, *, cached_queue: bool) -> None:
+    """Load the section endpoint and the queue page; in production mode the queue also without its cache
+    (VIFSITE_QUEUE_CACHE=false: every page rendered afresh)."""
     manage(env, "migrate", "--noinput", "-v", "0")
     lines = dict(line.split(" ", 1) for line in manage(env, "shell", "-v", "0", "-c", SETUP, timeout=1800).splitlines()
-                 if line.split(" ", 1)[0] in ("survey", "session", "key"))
+                 if line.split(" ", 1)[0] in ("survey", "sessions", "key"))
     manage(env, "collectstatic", "--noinput", "-v", "0")
+    rotate = script.with_name("rotate.lua")
+    rotate.write_text(ROTATE % ", ".join(f'"{s}"' for s in lines["sessions"].split()) + script.read_text())
+    section = ("section inline 1200", f"/api/v1/surveys/{lines['survey']}/sections/inline/1200/",
+               f"Authorization: Api-Key {lines['key']}", script)
+    queue = (f"queue page ({ITEMS} items, {REVIEWERS} reviewers)", "/review/", "X-Bench: queue", rotate)
+    runs = [(env, [section, queue])]
+    if cached_queue:
+        runs.append(({**env, "VIFSITE_QUEUE_CACHE": "false"},
+                     [(queue[0] + ", without the queue cache", *queue[1:])]))
+    for run_env, targets in runs:
+        serve(name, run_env, targets)
+
+
+def serve(name: str, env: dict[str, str], targets: list[tuple[str, str, str, Path]]) -> None:
     port = free_port()
     site = subprocess.Popen([sys.executable, "-m", "vifsite.runner", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -93,12 +126,8 @@ def run_mode(name: str, env: dict[str, str], script: Path) -> None:
                     break
             time.sleep(0.1)
         time.sleep(2)  # every web worker up
-        base = f"http://127.0.0.1:{port}"
-        targets = [("section inline 1200", f"{base}/api/v1/surveys/{lines['survey']}/sections/inline/1200/",
-                    f"Authorization: Api-Key {lines['key']}"),
-                   (f"queue page ({ITEMS} items)", f"{base}/review/", f"Cookie: sessionid={lines['session']}")]
-        for label, url, header in targets:
-            r = wrk(url, header, script)
+        for label, path, header, lua in targets:
+            r = wrk(f"http://127.0.0.1:{port}{path}", header, lua)
             print(f"load, {name}, {label}: {r['rps']:.0f} req/s, median {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
                   f"p99 {r['p99']:.0f} ms, worst {r['max']:.0f} ms, {r['errors']} errors of {r['requests']} "
                   f"({CLIENTS} clients, {SECONDS} s)", flush=True)
@@ -135,14 +164,16 @@ def main() -> None:
         default = {**base_env, "VIFSITE_DATA_DIR": f"{tmp}/default", "DATABASE_URL": f"sqlite:///{tmp}/default.db",
                    "VIFSITE_WEB_WORKERS": "1"}
         if "default" in MODES:
-            run_mode("default mode (1 web process, SQLite)", default, script)
+            run_mode("default mode (1 web process, SQLite)", default, script, cached_queue=False)
         database = postgres_database() if "production" in MODES else None
         if database is not None:
             url, admin = database
             try:
                 production = {**base_env, "VIFSITE_DATA_DIR": f"{tmp}/production", "DATABASE_URL": url,
-                              "REDIS_URL": REDIS, "VIFSITE_WEB_WORKERS": str(WORKERS)}
-                run_mode(f"production mode ({WORKERS} web processes, PostgreSQL, Redis)", production, script)
+                              "REDIS_URL": REDIS, "VIFSITE_WEB_WORKERS": str(WORKERS),
+                              "VIFSITE_CACHE_PREFIX": f"bench-{uuid.uuid4().hex[:10]}"}
+                run_mode(f"production mode ({WORKERS} web processes, PostgreSQL, Redis)", production, script,
+                         cached_queue=True)
             finally:
                 admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')  # type: ignore[attr-defined]
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -9,6 +11,29 @@ from vifsite.vif.models import AgentKey, Criticality, Witness
 
 REVIEWERS_GROUP = "reviewers"
 SENIOR_GROUP = "senior reviewers"
+
+
+class EscalationQuerySet(models.QuerySet["Escalation"]):
+    """Bulk changes tell the queue's page cache, as a save does (``review.apps`` connects the signals). Items
+    are created one by one (``save``), never with ``bulk_create``."""
+
+    def update(self, **kwargs: Any) -> int:
+        changed = super().update(**kwargs)
+        if changed:
+            _queue_changed()
+        return changed
+
+    def bulk_update(self, objs: Any, fields: Any, batch_size: int | None = None) -> int:
+        changed = super().bulk_update(objs, fields, batch_size=batch_size)
+        if changed:
+            _queue_changed()
+        return changed
+
+
+def _queue_changed() -> None:
+    from review.queue import changed
+
+    changed()
 
 
 class Escalation(models.Model):
@@ -65,6 +90,8 @@ class Escalation(models.Model):
     reserved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     reserved_until = models.DateTimeField(null=True, blank=True)
+
+    objects = EscalationQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -9,10 +9,16 @@ with :func:`querystring`.
 
 from __future__ import annotations
 
+import logging
+import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Case, F, IntegerField, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
@@ -270,34 +276,112 @@ def rows(escalations: list[Escalation], *, now: Any = None) -> list[dict[str, An
 
 
 def page_context(params: Mapping[str, Any], user: Any, *, since: int | None = None) -> dict[str, Any]:
-    """Everything the queue page (and its live fragment) shows, in a fixed number of queries."""
+    """Everything the queue page (and its live fragment) shows: the rows and counts as HTML (``rows_html``,
+    ``counts_html``, from the cache while the queue has not changed), the filters' choices. A fixed number of
+    queries, whatever the size of the queue."""
     from django.contrib.auth import get_user_model
-    from django.core.paginator import Paginator
-    from django.db.models import Count, Max
 
     from review.models import REVIEWERS_GROUP, SENIOR_GROUP
 
-    now = timezone.now()
-    items = queue_queryset(params, user)
-    page = Paginator(items, PAGE_SIZE).get_page(params.get("page") or 1)
-    counts = {row["status"]: row["n"] for row in Escalation.objects.order_by().values("status").annotate(n=Count("id"))}
-    by_tier = {row["criticality"]: row["n"] for row in Escalation.objects.filter(status__in=Escalation.OPEN)
-               .order_by().values("criticality").annotate(n=Count("id"))}
     reviewers = list(get_user_model().objects.filter(groups__name__in=[REVIEWERS_GROUP, SENIOR_GROUP], is_active=True)
                      .distinct().order_by("username").values_list("username", flat=True))
     name, descending = _sort_key(params)
     return {
-        "params": params, "qs": querystring(params), "page": page, "rows": rows(list(page.object_list), now=now),
-        "counts": counts, "open_count": sum(counts.get(s, 0) for s in Escalation.OPEN),
-        "open_by_tier": [(k.replace("_", " "), by_tier[k]) for k in CRITICALITY_RANK if by_tier.get(k)],
-        "overdue": Escalation.objects.filter(status__in=Escalation.OPEN, due_at__lt=now).count(),
-        "max_id": Escalation.objects.aggregate(m=Max("id"))["m"] or 0,
-        "new_count": items.filter(id__gt=since).count() if since is not None else 0,
-        "sort_name": name, "descending": descending, "columns": _columns(params, name, descending),
-        "page_links": _page_links(params, page), "reviewers": reviewers, "now": now,
+        "params": params, "qs": querystring(params), **_parts(params, user),
+        "new_count": _filtered(params, user).filter(id__gt=since).count() if since is not None else 0,
+        "sort_name": name, "descending": descending, "reviewers": reviewers,
         "statuses": Escalation.Status.choices, "reasons": Escalation.Reason.choices,
         "criticalities": Escalation._meta.get_field("criticality").choices,
     }
+
+
+def _render_parts(params: Mapping[str, Any], user: Any) -> dict[str, Any]:
+    """The rows (with the summary and pager) and the counts, rendered: four queries."""
+    from django.core.paginator import Paginator
+    from django.db.models import Count, Max
+    from django.template.loader import render_to_string
+
+    now = timezone.now()
+    # The page's ids first (no joins unless a filter or the sort needs them), then those rows with their
+    # witness and people: joining every open item before the sort cost more than the rest of the query.
+    ids = queue_queryset(params, user).values_list("id", flat=True)
+    page = Paginator(ids, PAGE_SIZE).get_page(params.get("page") or 1)
+    wanted = list(page.object_list)
+    by_id = queue_queryset(params, user).filter(pk__in=wanted).in_bulk()
+    escalations = [by_id[pk] for pk in wanted if pk in by_id]
+    tally = {f"status_{status}": Count("id", filter=Q(status=status)) for status in Escalation.Status.values}
+    tally |= {f"tier_{tier}": Count("id", filter=Q(status__in=Escalation.OPEN, criticality=tier))
+              for tier in CRITICALITY_RANK}
+    numbers = Escalation.objects.order_by().aggregate(
+        **tally, overdue=Count("id", filter=Q(status__in=Escalation.OPEN, due_at__lt=now)), max_id=Max("id"))
+    counts = {status: numbers[f"status_{status}"] for status in Escalation.Status.values}
+    name, descending = _sort_key(params)
+    context = {
+        "params": params, "qs": querystring(params), "page": page, "rows": rows(escalations, now=now),
+        "sort_name": name, "descending": descending, "columns": _columns(params, name, descending),
+        "page_links": _page_links(params, page), "user": user,
+        "counts": counts, "open_count": sum(counts[s] for s in Escalation.OPEN),
+        "open_by_tier": [(k.replace("_", " "), numbers[f"tier_{k}"]) for k in CRITICALITY_RANK
+                         if numbers[f"tier_{k}"]],
+        "overdue": numbers["overdue"],
+    }
+    return {"rows_html": render_to_string("review/_queue_rows.html", context),
+            "counts_html": render_to_string("review/_queue_counts.html", context),
+            "max_id": numbers["max_id"] or 0}
+
+
+# --- The rendered rows and counts, kept between changes ------------------------------------------------
+#
+# With a shared cache (VIFSITE_QUEUE_CACHE, on with Redis), the rendered rows and counts are kept under the
+# queue's generation, the minute (due times and reservations are shown to the minute), the viewer (a row says
+# "You are on it") and the filters. Every change to an escalation (a save, a delete, a queryset update: see
+# review.apps and review.models) moves the generation on once its transaction commits, so a page read after a
+# decision's commit never shows the item as it was; reviewers refreshing an unchanged queue cost a lookup.
+# A page rendered from rows read before a commit is stored under the generation before it, which no later
+# read uses. What the rows show of other tables (a survey's name, a reviewer's name) may lag by a minute.
+GENERATION_KEY = "review:queue:generation"
+CACHE_SECONDS = 120
+_log = logging.getLogger(__name__)
+
+
+def changed() -> None:
+    """An escalation changed: pages cached before are not served once the change is committed."""
+    if settings.VIFSITE_QUEUE_CACHE:
+        transaction.on_commit(_next_generation)  # at once outside a transaction
+
+
+def _next_generation() -> None:
+    try:
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # never set, or evicted: a random start meets no page cached under an earlier one
+            if not cache.add(GENERATION_KEY, secrets.randbits(48), timeout=None):
+                cache.incr(GENERATION_KEY)
+    except Exception:  # noqa: BLE001  the cache is down: pages are rendered afresh meanwhile (see _parts)
+        _log.exception("The review queue's cache generation could not be moved on.")
+
+
+def _parts(params: Mapping[str, Any], user: Any) -> dict[str, Any]:
+    if not settings.VIFSITE_QUEUE_CACHE:
+        return _render_parts(params, user)
+    try:
+        generation = cache.get(GENERATION_KEY)
+        if generation is None:
+            cache.add(GENERATION_KEY, secrets.randbits(48), timeout=None)
+            generation = cache.get(GENERATION_KEY)
+        minute = int(time.time() // 60)
+        key = f"review:queue:{generation}:{minute}:{getattr(user, 'pk', None)}:{querystring(params)}"
+        kept = cache.get(key)
+    except Exception:  # noqa: BLE001  a cache that cannot answer must not take the queue down with it
+        _log.exception("The review queue's cache could not be read; rendering afresh.")
+        return _render_parts(params, user)
+    if kept is None:
+        kept = _render_parts(params, user)
+        try:
+            cache.set(key, kept, CACHE_SECONDS)
+        except Exception:  # noqa: BLE001
+            _log.exception("The review queue's cache could not be written.")
+    return kept
 
 
 def _columns(params: Mapping[str, Any], name: str, descending: bool) -> dict[str, dict[str, str]]:

@@ -276,9 +276,12 @@ else:
 # when there is one, else in the process (the default single-process mode).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "vifsite"}}
+                          "KEY_PREFIX": env_str("VIFSITE_CACHE_PREFIX", "vifsite")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The review queue's rendered rows are kept between changes to the queue (review/queue.py). Only in a cache
+# every process shares: the workers that expire and move items must retire what the web processes kept.
+VIFSITE_QUEUE_CACHE = env_bool("VIFSITE_QUEUE_CACHE", bool(REDIS_URL))
 
 # --- Seismic ----------------------------------------------------------------------------------
 VIFSITE_SURVEY_DIR = DATA_DIR / "surveys"
