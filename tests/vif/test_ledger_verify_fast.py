@@ -21,6 +21,18 @@ def test_the_payload_comparison_agrees_with_comparing_canonical_bytes(ours, othe
     assert ledger._same_json(ours, stored) == (signing.canonical(ours) == signing.canonical(other))
 
 
+TEXTS = ["a\u0000b", "tab\tand\nline", "quote \" and \\", "\u007f\u2028", "😀", "\U0001d11e", "ÿ"]
+
+
+@pytest.mark.parametrize(("ours", "other"), list(itertools.product(VALUES + TEXTS, VALUES + TEXTS)))
+def test_the_payload_text_short_cut_agrees_with_comparing_canonical_bytes(ours, other):
+    # As payloads: the short cut compares whole texts, keys and all (keys outside the BMP sort differently).
+    ours_payload = {"v": ours, "\U0001d11e": 1, "\uffff": 2, "a": [ours]}
+    other_payload = {"v": other, "\U0001d11e": 1, "\uffff": 2, "a": [other]}
+    text = signing.canonical(other_payload).decode("utf-8")
+    assert ledger._payload_matches(ours_payload, text) == (signing.canonical(ours_payload) == text.encode("utf-8"))
+
+
 def test_signatures_checked_in_bulk_agree_with_the_site_keys_check(tmp_path):
     key = signing.SiteKey(tmp_path / "key.pem")
     raw = bytes.fromhex(key.public_raw_hex())

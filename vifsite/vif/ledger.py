@@ -279,6 +279,21 @@ def _same_json(ours: Any, stored: Any) -> bool:
     return bool(ours == stored)
 
 
+def _payload_matches(ours: dict[str, Any], text: str) -> bool:
+    """Whether the row's fields ``ours`` canonicalise to the signed canonical ``text``. In the common case
+    ``ours`` written as sorted compact JSON is ``text`` itself (a JSON text equal to a canonical text
+    canonicalises to it), decided without parsing it; where they differ (a float such as 1.0, which the
+    canonical form writes 1; keys outside the BMP, sorted otherwise), ``text`` is parsed and compared value
+    by value."""
+    if _json_text(ours) == text:
+        return True
+    try:
+        stored = json.loads(text)
+    except ValueError:
+        return False
+    return _json_text(ours) == _json_text(stored) or _same_json(ours, stored)
+
+
 def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str, public: Any,
                 signature_ok: bool | None = None) -> str:
     """The first thing wrong with one entry, or ''. ``signature_ok``: the signature already checked."""
@@ -312,14 +327,7 @@ def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str,
         payload_bytes = witness.payload_jcs.encode("utf-8")
         if signing.sha256_hex(payload_bytes) != witness.payload_hash:
             return "payload hash does not match the stored payload"
-        try:
-            stored = json.loads(payload_bytes)
-        except ValueError:
-            return "the row's fields differ from its signed payload"
-        ours = payload_of(witness)
-        # Equal JSON texts are equal values (the common case, decided in C); texts that differ may still
-        # be one value (1.0 against 1), so only then the value-by-value comparison decides.
-        if _json_text(ours) != _json_text(stored) and not _same_json(ours, stored):
+        if not _payload_matches(payload_of(witness), witness.payload_jcs):
             return "the row's fields differ from its signed payload"
     return ""
 
