@@ -534,8 +534,8 @@ def section_extract(*, survey: Survey, kind: str, number: float,
             execution_time_ms=(time.perf_counter() - started) * 1000.0,
         )
     # Sequenced once the extraction and its leaf have committed: the chain-head lock is not held across
-    # the inserts, and concurrent reads are integrated in one batch.
-    ledger.integrate([witness])
+    # the inserts, and concurrent reads are integrated in one batch (off the request, in production).
+    ledger.integrate_after_commit([witness])
     return section, extraction
 
 

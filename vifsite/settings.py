@@ -297,6 +297,9 @@ VIFSITE_STORAGE_HOSTS = env_list("VIFSITE_STORAGE_HOSTS", [])
 VIFSITE_PNG_CLIP_PERCENTILE = env_float("VIFSITE_PNG_CLIP_PERCENTILE", 99.0, minimum=50.0)
 
 # --- Verifiable Intelligence Framework ----------------------------------------------------------
+# A section read's witness is committed with the read; its place in the hash chain is given by the web
+# process's integrator thread just after the answer (vifsite/vif/ledger.py), not inside the request.
+VIFSITE_LEDGER_INTEGRATE_IN_BACKGROUND = env_bool("VIFSITE_LEDGER_INTEGRATE_IN_BACKGROUND", True)
 # The ledger's signing key and checkpoints live here, outside the database.
 VIFSITE_LEDGER_DIR = env_path("VIFSITE_LEDGER_DIR", DATA_DIR / "ledger", base=BASE_DIR)
 VIFSITE_BAND_A = env_float("VIFSITE_BAND_A", 0.95, minimum=0.0)

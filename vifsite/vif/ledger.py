@@ -11,7 +11,9 @@ Recording a witness is split the way transparency logs split queuing a leaf from
   queued a leaf integrates after its own transaction commits; if another request's batch took its leaf
   meanwhile, it finds it sequenced and does not wait on the lock at all. Under load the batches grow and
   the lock is taken once per batch, not once per read. A leaf whose request died between the two steps
-  is integrated by the next batch, or by the ``ledger_integrate`` task every minute.
+  is integrated by the next batch, or by the ``ledger_integrate`` task every minute. Reads need not wait
+  for their place in the chain: ``integrate_after_commit`` leaves it to the process's integrator thread
+  (VIFSITE_LEDGER_INTEGRATE_IN_BACKGROUND), which sequences the leaves of many requests per batch.
 
 Each sequenced witness row is a ledger entry:
 
@@ -26,7 +28,10 @@ hashes and signatures still verify, and the prompt and output hashes stay signed
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -213,6 +218,67 @@ def append(witnesses: Sequence[Witness]) -> list[Witness]:
     queue(witnesses)
     integrate(witnesses, check_first=False)
     return list(witnesses)
+
+
+# --- Integration off the request path ---------------------------------------------------------------
+#
+# A read's witness must exist (its leaf is committed with the read's rows) before the answer leaves, but its
+# place in the chain need not: with VIFSITE_LEDGER_INTEGRATE_IN_BACKGROUND a request that queued a leaf only
+# wakes this process's integrator thread and answers. The thread integrates whatever is pending, batch after
+# batch, until nothing is: under load one lock and one commit sequence the leaves of many requests. A leaf
+# the thread never reached (the process was killed) is integrated by the next batch of any process, or by the
+# ledger_integrate task within a minute; at a clean exit the process integrates what is left.
+
+_log = logging.getLogger(__name__)
+
+
+class _Integrator:
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.batches = 0
+
+    def soon(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            with self._start:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="ledger-integrator", daemon=True)
+                    self._thread.start()
+                    atexit.register(self.flush)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                while integrate():
+                    self.batches += 1
+            except Exception:  # noqa: BLE001  the leaves stay queued: the next wake-up or the task takes them
+                _log.exception("Integrating queued witnesses failed; they stay queued and are retried.")
+            finally:
+                connection.close()  # back to the pool (PostgreSQL) between batches; SQLite reopens cheaply
+
+    def flush(self) -> None:
+        """At exit: integrate what this process queued and its thread did not reach."""
+        try:
+            while integrate():
+                pass
+        except Exception:  # noqa: BLE001  at exit: the ledger_integrate task takes what is left
+            _log.exception("Integrating queued witnesses at exit failed; the ledger_integrate task will.")
+
+
+_integrator = _Integrator()
+
+
+def integrate_after_commit(witnesses: Sequence[Witness]) -> None:
+    """Sequence witnesses queued in a transaction that has committed: at once in this request, or (with
+    VIFSITE_LEDGER_INTEGRATE_IN_BACKGROUND) by the process's integrator thread, soon after the answer."""
+    if settings.VIFSITE_LEDGER_INTEGRATE_IN_BACKGROUND:
+        _integrator.soon()
+    else:
+        integrate(witnesses)
 
 
 def pending_count() -> int:
