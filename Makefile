@@ -47,6 +47,7 @@ typecheck: venv
 
 bench: venv
 	$(PY) -m bench.sections
+	$(PY) -m bench.cloud
 	$(PY) -m bench.layouts
 	$(PY) -m bench.witnesses
 	$(PY) -m bench.tools

@@ -225,6 +225,31 @@ def survey_import_segy(
     return survey
 
 
+def _open_in_store(url: str) -> None:
+    """Open a volume in one of the operator's stores (``netguard.volume_store``), saying plainly why not: the
+    operator configured the store, so there is no network to hide. The answer names the caller's URL only;
+    OpenVDS's own words (the endpoint) go to the log, and the connection string nowhere. Other URLs are left
+    to ``_survey_create`` (one answer for every failure)."""
+    store = netguard.volume_store(url)
+    if store is None:
+        return
+    try:
+        vds.read_geometry(url)  # the handle stays open for the registration that follows
+    except vds.VolumeError as exc:
+        reason = str(exc)
+        if not reason.startswith("OpenVDS cannot open"):  # opened, but not a volume this site reads
+            raise InputError(reason) from None
+        logger.warning("Volume %r in the configured store %r could not be opened: %s", url, store[0], reason)
+        if "Http error response: 404" in reason:  # OpenVDS's words for the store's answer
+            raise InputError(f"No volume at {url}: the store {store[0]} has no such bucket or object (a VDS in an "
+                             "object store is a folder of objects: give the folder's URL).") from None
+        if "Http error response: 403" in reason or "Http error response: 401" in reason:
+            raise InputError(f"The store {store[0]} refused to let the site read {url}: the credentials configured "
+                             "for it do not allow it.") from None
+        raise InputError(f"The volume at {url} could not be opened from the store {store[0]}; the site's log "
+                         "says why.") from None
+
+
 def survey_register_vds(*, url: str, name: str, description: str = "", created_by: str = "",
                         restrict_to_roots: bool = True) -> Survey:
     """Register an existing VDS (a local file, or a cloud URL OpenVDS opens) without importing."""
@@ -236,6 +261,7 @@ def survey_register_vds(*, url: str, name: str, description: str = "", created_b
         if not url.startswith(vds.CLOUD_SCHEMES):
             raise InputError(f"Unsupported URL scheme; OpenVDS opens {', '.join(vds.CLOUD_SCHEMES)}.")
         netguard.check_volume_url(url)
+        _open_in_store(url)
     else:
         path = Path(url).resolve()
         if restrict_to_roots and not any(path.is_relative_to(Path(root).resolve())

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import openvds
 
-from vifsite import childproc
+from vifsite import childproc, netguard
 
 SAMPLE, CROSSLINE, INLINE = "sample", "crossline", "inline"
 # Axis names SEGYImport writes, by dimension: 0 is the fastest (samples).
@@ -111,7 +111,22 @@ _handles: dict[tuple[int, str], Any] = {}
 _lock = threading.Lock()
 
 
+# Keys of a connection string whose values are secrets, kept out of every message (``_without_secrets``).
+_SECRET_KEY = re.compile(r"secret|token|key|password|credential|suffix|signature|sig$", re.IGNORECASE)
+
+
+def _without_secrets(text: str, connection: str) -> str:
+    """``text`` with the secret values of ``connection`` masked: OpenVDS's messages have not been seen to
+    carry them, but they go to logs, which must never."""
+    for key, _, value in (item.partition("=") for item in connection.split(";")):
+        if value and _SECRET_KEY.search(key.strip()):
+            text = text.replace(value, "***")
+    return text
+
+
 def _handle(url: str, connection: str = "") -> Any:
+    """The process's handle of ``url``. A URL under one of the operator's stores opens with that store's
+    connection string (``netguard.volume_store``) when none is given, so every read, in any process, uses it."""
     key = (os.getpid(), url)
     handle = _handles.get(key)
     if handle is None:
@@ -120,10 +135,14 @@ def _handle(url: str, connection: str = "") -> Any:
             if handle is None:
                 if "://" not in url and not os.path.exists(url):
                     raise VolumeError(f"No volume at {url}")
+                if not connection and "://" in url:
+                    store = netguard.volume_store(url)
+                    connection = store[1] if store else ""
                 try:
                     handle = openvds.open(url, connection)
                 except Exception as exc:  # openvds raises RuntimeError subclasses with the reason
-                    raise VolumeError(f"OpenVDS cannot open {url}: {exc}") from exc
+                    # Not chained: a logged traceback would show the original message, unmasked.
+                    raise VolumeError(f"OpenVDS cannot open {url}: {_without_secrets(str(exc), connection)}") from None
                 _handles[key] = handle
     return handle
 

@@ -16,7 +16,7 @@ import socket
 import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import SplitResult, parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 
@@ -165,24 +165,46 @@ def check_site_url(url: str) -> Target:
                           private_ok=True)
 
 
+def volume_store(url: str) -> tuple[str, str] | None:
+    """The operator's store holding ``url`` (VIFSITE_VDS_CONNECTION_SECRETS): its prefix and the connection
+    string OpenVDS opens it with, or None. The longest prefix wins; a prefix ends at a "/" ("s3://vols" holds
+    "s3://vols/a", not "s3://vols-b/a"). The connection string is a secret: never show it."""
+    stores: dict[str, str] = getattr(settings, "VIFSITE_VDS_CONNECTION_SECRETS", {}) if settings.configured else {}
+    for prefix in sorted(stores, key=len, reverse=True):
+        if url == prefix or url.startswith(prefix + "/"):
+            return prefix, stores[prefix]
+    return None
+
+
 def check_volume_url(url: str, connection: str = "") -> None:
     """A volume URL for OpenVDS: a bucket at a cloud provider (s3://, azure://, gs://, dms://), or an http(s)
     host that is public or on VIFSITE_STORAGE_HOSTS; an endpoint given in the URL's query or the connection
     string is held to the same rule.
+
+    A URL under one of the operator's stores (``volume_store``) is opened with the operator's connection
+    string, whose endpoint may be private (the operator chose it): that string is not checked, the URL's own
+    query still is, and its path may not climb out of the store's prefix ("." or ".." segments, which HTTP
+    clients resolve).
 
     OpenVDS connects by itself (it cannot be handed the checked address), so a name that changes its answer
     between this check and OpenVDS's own look-up is not stopped here; OpenVDS does not follow redirects.
     """
     allowed = settings.VIFSITE_STORAGE_HOSTS
     parts = _split(url, VOLUME_REFUSED)
+    store = volume_store(url)
     options: list[tuple[str, str]] = []
-    if parts.scheme.lower() in BUCKET_SCHEMES:
+    if store is not None:
+        if any(unquote(segment) in (".", "..") for segment in parts.path.split("/")):
+            raise _refuse(VOLUME_REFUSED, url, f"a dot segment under the store {store[0]}")
+        options += parse_qsl(parts.query, keep_blank_values=True)
+    elif parts.scheme.lower() in BUCKET_SCHEMES:
         if not _BUCKET.match(parts.netloc):
             raise _refuse(VOLUME_REFUSED, url, "not a bucket name")
         options += parse_qsl(parts.query, keep_blank_values=True)
     else:
         check_host_url(url, schemes=HOST_SCHEMES, allowed=allowed, message=VOLUME_REFUSED)
-    options += [(key, value) for key, _, value in (item.partition("=") for item in connection.split(";"))]
+    if store is None:
+        options += [(key, value) for key, _, value in (item.partition("=") for item in connection.split(";"))]
     for key, value in options:
         if _ENDPOINT_KEY.search(key) or "://" in value:
             endpoint = value if "://" in value else f"https://{value}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -294,6 +296,43 @@ VIFSITE_VDS_ROOTS = [str(DATA_DIR)] + env_list("VIFSITE_VDS_ROOTS", [])
 # Hosts ("host" or "host:port") volume URLs may name although they resolve to private addresses: the site's
 # own object stores (a MinIO at 10.0.0.5). Any other http(s) host must resolve to public addresses.
 VIFSITE_STORAGE_HOSTS = env_list("VIFSITE_STORAGE_HOSTS", [])
+# The operator's object stores: a JSON object from a volume URL prefix (scheme and bucket or container, and
+# optionally a folder: "s3://seismic", "gs://bucket/volumes", "azure://container", "azureSAS://host/container")
+# to the OpenVDS connection string for volumes under it, e.g.
+#   {"s3://seismic": "Region=eu-north-1;EndpointOverride=http://10.0.0.5:9000;AccessKeyId=…;SecretKey=…"}
+# A registered URL under a prefix is opened with its connection string: the agent sends the URL only, never a
+# connection string, and the string is never shown (not in answers, witnesses or logs; the name ends in SECRETS
+# so Django's error reports mask it). Its endpoint is the operator's choice, so it may be a private address
+# (netguard.check_volume_url); any other volume URL is checked as before. Without a prefix, s3:// URLs still
+# open at AWS with OpenVDS's defaults (credentials the AWS SDK finds itself, such as AWS_ACCESS_KEY_ID).
+_VDS_STORE_PREFIX = re.compile(r"^(s3|gs|azure|azureSAS)://[A-Za-z0-9][A-Za-z0-9._-]*(/[^?#\s]*)?$")
+
+
+def _vds_connection_secrets(name: str) -> dict[str, str]:
+    """The prefix → connection string map of ``name``; refuses (naming the prefix, never the secret) what
+    OpenVDS could not use."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is not JSON: give an object of URL prefix to connection string") from None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object of URL prefix to connection string")
+    stores: dict[str, str] = {}
+    for prefix, connection in value.items():
+        prefix = prefix.rstrip("/")
+        if not _VDS_STORE_PREFIX.match(prefix):
+            raise ImproperlyConfigured(f"{name}: {prefix!r} is not an s3://, gs://, azure:// or azureSAS:// URL "
+                                       "prefix (scheme://bucket or scheme://bucket/folder)")
+        if not isinstance(connection, str) or not connection.strip():
+            raise ImproperlyConfigured(f"{name}: the connection string of {prefix!r} must be a non-empty string")
+        stores[prefix] = connection.strip()
+    return stores
+
+
+VIFSITE_VDS_CONNECTION_SECRETS = _vds_connection_secrets("VIFSITE_VDS_CONNECTION_SECRETS")
 VIFSITE_PNG_CLIP_PERCENTILE = env_float("VIFSITE_PNG_CLIP_PERCENTILE", 99.0, minimum=50.0)
 
 # --- Verifiable Intelligence Framework ----------------------------------------------------------
