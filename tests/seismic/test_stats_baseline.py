@@ -4,6 +4,11 @@ stats_baseline.json was written by the code before the statistics and the tools 
 the statistics of seeded sections (stats_cases.py) and witnesses of extractions and tool calls on
 the shared real files and the small synthetic survey. Every one must come out bit for bit the same,
 or witnesses already in a ledger would stop replaying.
+
+Tools that correlate (compare_to_reference, the fault and channel checks) sum dot products in OpenBLAS,
+whose kernels differ by CPU class in the order of the sums: their three hashes were recorded again with the
+kernel class the site now pins (vifsite/__init__.py; first recorded with SkylakeX kernels, they differed from
+Haswell's in the last bits).
 """
 
 from __future__ import annotations
