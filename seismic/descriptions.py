@@ -150,20 +150,25 @@ TOOLS: dict[str, Tool] = {
             method="POST",
             path="/api/v1/surveys/{survey_id}/anomalies/",
             summary="Find amplitude anomalies on a section: amplitude out of line with its surroundings.",
-            what="The envelope is compared with its lateral background (a wide running median along the traces "
-                 "that follows reflectors within ±6 samples), standardised robustly (median/MAD, or "
-                 "method=std), thresholded at threshold_std (3.0) and at twice the background, and grouped into "
-                 "connected clusters of at least min_cluster_size (10) samples. A laterally continuous strong "
-                 "reflector is background, not an anomaly. Answers anomalies ranked by strength (robust z), each "
-                 "with inline_range, crossline_range, sample_range, centroid, peak_amplitude, mean_amplitude, "
-                 "area (samples) and strength; 50 per page (offset, limit). An anomaly is a measurement, not a "
-                 "bright spot in the geological sense: gas, lithology and tuning all make one.",
+            what="The envelope is compared with its background: on an inline or crossline a wide running median "
+                 "along the reflectors, following their local dip (background=dip_steered, the default; "
+                 "background=lateral takes it across the traces within ±6 samples, as before there was a "
+                 "choice), on a timeslice a wide 2-D running median. The difference is standardised robustly "
+                 "(median/MAD, or method=std), thresholded at threshold_std (3.0) and at twice the background, "
+                 "and grouped into connected clusters of at least min_cluster_size (10) samples (on a vertical "
+                 "section, dip-steered, clusters a few samples apart along a trace are one). A continuous strong "
+                 "reflector, flat or dipping, is background, not an anomaly. Answers anomalies ranked by "
+                 "strength (robust z), each with inline_range, crossline_range, sample_range, centroid, "
+                 "peak_amplitude, mean_amplitude, area (samples) and strength; 50 per page (offset, limit). An "
+                 "anomaly is a measurement, not a bright spot in the geological sense: gas, lithology and "
+                 "tuning all make one.",
             parameters={"type": "object", "properties": {
                 **_SURVEY_ID,
                 "section_type": {"type": "string", "enum": ["inline", "crossline", "timeslice"]},
                 "section_number": {"type": "number"},
                 "threshold_std": {"type": "number"}, "min_cluster_size": {"type": "integer"},
                 "method": {"type": "string", "enum": ["mad", "std"]},
+                "background": {"type": "string", "enum": ["dip_steered", "lateral"]},
                 "inline_range": _RANGE, "crossline_range": _RANGE, "sample_range": _RANGE,
                 "offset": {"type": "integer"}, "limit": {"type": "integer"}},
                 "required": ["survey_id", "section_type", "section_number"]},

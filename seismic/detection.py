@@ -5,20 +5,38 @@ An anomaly is amplitude out of line with its surroundings, not every strong refl
 1. Instantaneous amplitude (the envelope, |Hilbert transform| along the samples) of a vertical
    section, or |amplitude| of a timeslice, lightly smoothed (Gaussian, about one trace and a
    quarter wavelength) so one noisy sample cannot make a cluster.
-2. The lateral background: a running median of that along the traces (``background_traces`` wide,
-   per sample for vertical sections; a 2D median for timeslices). A laterally continuous reflector
-   is its own background; a bright spot on it is not.
+2. The background, a running median at least half the section (``background_traces``) wide:
+   - ``background="dip_steered"`` (vertical sections; the anomalies tool's default): along the
+     reflectors. The local dip comes from the structure tensor, the horizon through every sample
+     follows it out from the middle trace, and the median runs across the traces along each horizon,
+     of each trace's strongest envelope within ±``vertical_tolerance`` samples of it (``seismic.dip``).
+     A reflector is its own background however it dips or undulates; a bright spot on it is not.
+     The traces are padded with zeros for their Hilbert transform, so a trace's last reflections do
+     not wrap round into the envelope of its first samples.
+   - ``background="lateral"`` (the only method before there was a choice, and so the one of every
+     call and witness that names none): across the traces at each sample, of each trace's strongest
+     envelope within ±``vertical_tolerance`` samples. A laterally continuous reflector is its own
+     background; one dipping more than about 2·``vertical_tolerance`` samples across the window, or
+     undulating, is not, and stands out where it is strong.
+   - a timeslice's: a 2D running median, whichever is named.
 3. The residual envelope − background, standardised robustly over the live samples (median and
    1.4826·MAD, or mean and standard deviation), gives a z per sample.
 4. Samples with z ≥ ``threshold_std`` and at least ``min_ratio`` times their background form
    8-connected clusters (scipy.ndimage.label); clusters of at least ``min_cluster_size`` samples
-   are anomalies, ranked by their peak z.
+   are anomalies, ranked by their peak z. With the dip-steered background, candidates at most
+   ``MERGE_GAP`` samples apart along a trace are one cluster: a bright spot's side lobes are the spot.
 
-Each number here reaches a witnessed result (the residual's centre and spread to the last bit), so
-the code is fast only in ways that keep the arithmetic: the slab envelope is the same Hilbert
-transform done a block of traces at a time, the medians come from ``quantiles`` (``np.median``'s
-numbers by selection), and the running median is brought back to the full grid with the exact
-arithmetic of ``ndimage.map_coordinates(order=1, mode="nearest")`` written out for a regular grid.
+On sections from a second generator (tests/seismic/test_detection_unseen.py: dips to ±0.4 samples
+per trace, 231 planted spots) the dip-steered background finds 99 % of the spots with 95.5 % of its
+detections on them, the rest echoes of the spots that the generator's minimum-phase wavelet puts in
+the data; the lateral one finds 93 % with 44 %, most of its false detections strong dipping reflectors.
+
+Each number of the lateral method reaches witnesses recorded before there was a choice (the
+residual's centre and spread to the last bit), so the code is fast only in ways that keep its
+arithmetic: the slab envelope is the same Hilbert transform done a block of traces at a time, the
+medians come from ``quantiles`` (``np.median``'s numbers by selection), and the running median is
+brought back to the full grid with the exact arithmetic of ``ndimage.map_coordinates(order=1,
+mode="nearest")`` written out for a regular grid. The dip-steered method's witnesses name it.
 """
 
 from __future__ import annotations
@@ -30,9 +48,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import fft, ndimage, signal
 
-from seismic import quantiles
+from seismic import dip, quantiles
 
 DEFAULT_THRESHOLD = 3.0
 DEFAULT_MIN_CLUSTER = 10
@@ -41,6 +59,18 @@ MAD_SCALE = 1.4826
 # Samples per block of traces given to one Hilbert transform: it runs along each trace alone, so any
 # blocks give the same numbers, and blocks that stay in the processor's caches give them faster.
 ENVELOPE_BLOCK_SAMPLES = 1 << 16
+# How a vertical section's background is taken (see the module's docstring). A call that names none gets
+# "lateral", the only method before there was a choice: witnesses recorded then name none and must replay
+# with it, as must the callers that witness their results without naming one. The anomalies tool names it,
+# "dip_steered" unless asked otherwise.
+BACKGROUNDS = ("dip_steered", "lateral")
+DEFAULT_BACKGROUND = "dip_steered"
+UNNAMED_BACKGROUND = "lateral"
+# The dip-steered background's: zeros after each trace for its Hilbert transform (the FFT's wrap-around
+# would put a trace's last reflections into the envelope of its first samples), and the widest gap along
+# a trace, in samples, that still joins two clusters (a bright spot's side lobes are the spot).
+ENVELOPE_PAD = 64
+MERGE_GAP = 8
 
 
 @dataclass(frozen=True)
@@ -69,6 +99,20 @@ def envelope(section: np.ndarray, *, vertical: bool) -> np.ndarray:
     rows = _block(*data.shape)
     for start in range(0, data.shape[0], rows):
         np.abs(signal.hilbert(data[start:start + rows], axis=1), out=out[start:start + rows])
+    return out
+
+
+def padded_envelope(section: np.ndarray) -> np.ndarray:
+    """The envelope of a vertical section's traces, each padded with ``ENVELOPE_PAD`` zeros so the
+    transform's wrap-around does not reach its other end."""
+    data = np.asarray(section, dtype=np.float64)
+    samples = data.shape[1]
+    length = fft.next_fast_len(samples + ENVELOPE_PAD)
+    out = np.empty(data.shape, dtype=np.float64)
+    rows = _block(data.shape[0], length)
+    for start in range(0, data.shape[0], rows):
+        analytic = signal.hilbert(data[start:start + rows], N=length, axis=1)
+        np.abs(analytic[:, :samples], out=out[start:start + rows])
     return out
 
 
@@ -176,14 +220,19 @@ def _fingerprint(*arrays: np.ndarray | None, parameters: tuple[Any, ...]) -> byt
 def detect(section: np.ndarray, live: np.ndarray, *, vertical: bool, threshold_std: float = DEFAULT_THRESHOLD,
            min_cluster_size: int = DEFAULT_MIN_CLUSTER, method: str = "mad", background_traces: int = 31,
            min_ratio: float = DEFAULT_MIN_RATIO, vertical_tolerance: int = 6,
-           amplitude: np.ndarray | None = None) -> tuple[list[Cluster], dict[str, Any]]:
+           amplitude: np.ndarray | None = None,
+           background: str = UNNAMED_BACKGROUND) -> tuple[list[Cluster], dict[str, Any]]:
     """Anomalies of ``section`` ((traces, samples) when vertical, else (inlines, crosslines)), with
     the numbers the detection used. For a timeslice, pass ``amplitude`` (``slab_envelope``) when a
-    slab around it could be read; |amplitude| of the slice is used otherwise."""
+    slab around it could be read; |amplitude| of the slice is used otherwise. ``background`` is how a
+    vertical section's background is taken (``BACKGROUNDS``); a timeslice's is the same either way."""
     if method not in ("mad", "std"):
         raise ValueError("method must be 'mad' or 'std'")
+    if background not in BACKGROUNDS:
+        raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}")
     key = _fingerprint(np.asarray(section), np.asarray(live, dtype=bool), amplitude, parameters=(
-        vertical, threshold_std, min_cluster_size, method, background_traces, min_ratio, vertical_tolerance))
+        vertical, threshold_std, min_cluster_size, method, background_traces, min_ratio, vertical_tolerance,
+        background))
     with _results_lock:
         kept = _results.get(key)
         if kept is not None:
@@ -191,7 +240,8 @@ def detect(section: np.ndarray, live: np.ndarray, *, vertical: bool, threshold_s
     if kept is None:
         kept = _detect(section, live, vertical=vertical, threshold_std=threshold_std,
                        min_cluster_size=min_cluster_size, method=method, background_traces=background_traces,
-                       min_ratio=min_ratio, vertical_tolerance=vertical_tolerance, amplitude=amplitude)
+                       min_ratio=min_ratio, vertical_tolerance=vertical_tolerance, amplitude=amplitude,
+                       background=background)
         with _results_lock:
             _results[key] = kept
             while len(_results) > RESULTS_KEPT:
@@ -202,30 +252,41 @@ def detect(section: np.ndarray, live: np.ndarray, *, vertical: bool, threshold_s
 
 def _detect(section: np.ndarray, live: np.ndarray, *, vertical: bool, threshold_std: float, min_cluster_size: int,
             method: str, background_traces: int, min_ratio: float, vertical_tolerance: int,
-            amplitude: np.ndarray | None) -> tuple[list[Cluster], dict[str, Any]]:
+            amplitude: np.ndarray | None,
+            background: str = UNNAMED_BACKGROUND) -> tuple[list[Cluster], dict[str, Any]]:
     data = np.asarray(section, dtype=np.float64)
     live_mask = np.broadcast_to(live[:, None], data.shape) if vertical else np.asarray(live, dtype=bool)
+    steered = vertical and background == "dip_steered"
     info: dict[str, Any] = {"method": method, "threshold_std": threshold_std, "min_cluster_size": min_cluster_size,
                             "min_ratio": min_ratio}
+    if steered:  # the lateral method's answers stay as they were recorded, without this key
+        info["background"] = background
     if not live_mask.any():
         info["note"] = "no live samples"
         return [], info
+    traces = data if live_mask.all() else np.where(live_mask, data, 0.0)
     if amplitude is not None:
         env = np.where(live_mask, amplitude, 0.0)
+    elif steered:
+        env = padded_envelope(traces)
     else:
-        env = envelope(data if live_mask.all() else np.where(live_mask, data, 0.0), vertical=vertical)
+        env = envelope(traces, vertical=vertical)
     env = ndimage.gaussian_filter(env, sigma=(1.0, 2.0) if vertical else (1.0, 1.0))
     # The background window spans at least half the section, so a feature narrower than that is
     # measured against its surroundings rather than against itself.
-    if vertical:
+    if steered:
+        width = max(3, min(max(background_traces, data.shape[0] // 2), data.shape[0]) | 1)
+        times = dip.horizon_times(dip.dip_field(traces, np.asarray(live, dtype=bool)))
+        background_values = dip.steered_median(env, times, width, vertical_tolerance)
+    elif vertical:
         width = max(3, min(max(background_traces, data.shape[0] // 2), data.shape[0]) | 1)
         # Each neighbour's strongest envelope within ±vertical_tolerance samples, so a dipping or
         # faulted reflector still finds itself in its neighbours; then the median across traces.
         lifted = ndimage.grey_dilation(env, size=(1, 2 * vertical_tolerance + 1))
-        background = running_median(lifted, width, axes=(0,))
+        background_values = running_median(lifted, width, axes=(0,))
     else:
         width = max(3, min(max(background_traces, max(data.shape) // 2), max(data.shape)) | 1)
-        background = running_median(env, width, axes=(0, 1))
+        background_values = running_median(env, width, axes=(0, 1))
     info["background_traces"] = width
     all_live = bool(live_mask.all())
     scale = quantiles.median(env.reshape(-1) if all_live else env[live_mask])
@@ -233,7 +294,7 @@ def _detect(section: np.ndarray, live: np.ndarray, *, vertical: bool, threshold_
         info["note"] = "the section has no amplitude variation"
         return [], info
     floor = 1e-3 * scale  # avoids dividing by zero where the background vanishes
-    residual = env - background
+    residual = env - background_values
     values = residual.reshape(-1) if all_live else residual[live_mask]
     if method == "mad":
         centre = float(quantiles.median(values))
@@ -245,9 +306,19 @@ def _detect(section: np.ndarray, live: np.ndarray, *, vertical: bool, threshold_
         info["note"] = "the amplitude has no spread: nothing stands out"
         return [], info
     z = (residual - centre) / spread
-    ratio = (env + floor) / (background + floor)
+    ratio = (env + floor) / (background_values + floor)
     candidate = (z >= threshold_std) & (ratio >= min_ratio) & live_mask
-    labels, count = ndimage.label(candidate, structure=np.ones((3, 3), dtype=bool))
+    if steered:
+        # Candidates at most MERGE_GAP samples apart along a trace are one cluster: a bright spot's side
+        # lobes are part of it. Each reaches half the gap up and down the trace, its label is the joined one.
+        joined = candidate.copy()
+        for shift in range(1, MERGE_GAP // 2 + 1):
+            joined[:, shift:] |= candidate[:, :-shift]
+            joined[:, :-shift] |= candidate[:, shift:]
+        labels, count = ndimage.label(joined, structure=np.ones((3, 3), dtype=bool))
+        labels[~candidate] = 0
+    else:
+        labels, count = ndimage.label(candidate, structure=np.ones((3, 3), dtype=bool))
     clusters: list[Cluster] = []
     if count:
         index = np.arange(1, count + 1)

@@ -186,9 +186,11 @@ def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
         amplitude = detection.slab_envelope(slab, centre, 6)
         notes.append("On a timeslice the amplitude is the envelope within ±6 samples of the slice; a slice cuts "
                      "dipping reflectors obliquely, so confirm an anomaly on an inline and a crossline.")
+    # A witness recorded before the tool named its background was made by the lateral one, and replays with it.
     clusters, info = detection.detect(section.data, section.live, vertical=section.vertical,
                                       threshold_std=p["threshold_std"], min_cluster_size=p["min_cluster_size"],
-                                      method=p["method"], amplitude=amplitude)
+                                      method=p["method"], amplitude=amplitude,
+                                      background=p.get("background", detection.UNNAMED_BACKGROUND))
     a, b = section.axes
     fixed = FIXED_AXIS[section.kind]
     anomalies = []
@@ -212,9 +214,13 @@ def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
 def anomalies_detect(*, survey_id: int, section_type: str, section_number: float, ranges: Ranges | None = None,
                      threshold_std: float = detection.DEFAULT_THRESHOLD,
                      min_cluster_size: int = detection.DEFAULT_MIN_CLUSTER, method: str = "mad", offset: int = 0,
-                     limit: int = MAX_PAGE, principal: str) -> dict[str, Any]:
+                     limit: int = MAX_PAGE, background: str = detection.DEFAULT_BACKGROUND,
+                     principal: str) -> dict[str, Any]:
     if method not in ("mad", "std"):
         raise InputError("method must be 'mad' (median/MAD, the default) or 'std' (mean/standard deviation).")
+    if background not in detection.BACKGROUNDS:
+        raise InputError("background must be 'dip_steered' (along the local dip, the default) or 'lateral' "
+                         "(across the traces, as before there was a choice).")
     if not 0 < threshold_std <= 100 or not 1 <= min_cluster_size <= 1_000_000:
         raise InputError("threshold_std must lie in (0, 100] and min_cluster_size in [1, 1000000].")
     if offset < 0 or not 1 <= limit <= MAX_PAGE:
@@ -222,7 +228,7 @@ def anomalies_detect(*, survey_id: int, section_type: str, section_number: float
     return run("detect_amplitude_anomalies", {
         "survey_id": survey_id, "section_type": section_type, "section_number": section_number,
         "ranges": _ranges_param(ranges), "threshold_std": threshold_std, "min_cluster_size": min_cluster_size,
-        "method": method, "offset": offset, "limit": limit}, principal=principal)
+        "method": method, "offset": offset, "limit": limit, "background": background}, principal=principal)
 
 
 # --- verify_feature_hypothesis ------------------------------------------------------------------
@@ -262,11 +268,14 @@ def _hypothesis(survey: Survey, p: Mapping[str, Any], reads: dict[Any, Any] | No
         survey=survey, kind="inline", number=p["inline"])) if geometry.dimensionality == 3 else None
     crossline_section = read(("crossline", p["crossline"]), lambda: section_read(
         survey=survey, kind="crossline", number=p["crossline"]))
+    # A flat-spot witness recorded before the tool named its method was made by method 1, and replays with
+    # it; so do the audit's feature checks, whose witnesses name none.
     result = verification.verify(
         cube, live, (i - lo[0], x - lo[1], s - lo[2]), feature=p["feature_type"],
         inline_section=inline_section.data if inline_section else None,
         inline_live=inline_section.live if inline_section else None,
-        crossline_section=crossline_section.data, crossline_live=crossline_section.live, full_at=(i, x, s))
+        crossline_section=crossline_section.data, crossline_live=crossline_section.live, full_at=(i, x, s),
+        flat_spot_method=p.get("flat_spot_method", 1))
     # The anomaly steps ran on full sections: their indices are the survey's.
     return {"feature_type": p["feature_type"], "location": {"inline": p["inline"], "crossline": p["crossline"],
                                                             "sample": p["sample"]},
@@ -284,9 +293,10 @@ def hypothesis_verify(*, survey_id: int, feature_type: str, inline: float, cross
     survey = survey_get(survey_id=survey_id)
     if survey.dimensionality != 3:
         raise InputError("Feature hypotheses need a 3D survey (inline, crossline and timeslice views).")
+    method = {"flat_spot_method": verification.FLAT_SPOT_METHOD} if feature_type == "flat_spot" else {}
     return run("verify_feature_hypothesis", {
         "survey_id": survey_id, "feature_type": feature_type, "inline": inline, "crossline": crossline,
-        "sample": sample, "characteristics": dict(characteristics or {})}, principal=principal)
+        "sample": sample, "characteristics": dict(characteristics or {}), **method}, principal=principal)
 
 
 # --- compare_to_reference -----------------------------------------------------------------------

@@ -13,6 +13,19 @@ location's indices in it. Views:
 Each step gives a sub-score in [0, 1] with its evidence; the weighted mean is the score, and a
 hypothesis is verified at ``VERIFIED_AT`` (0.7) or more. A feature whose strike is unknown shows in
 one vertical view and not the other, so the section step takes the stronger of the two.
+
+A flat spot is checked by one of two methods (``flat_spot_method``); witnesses record which, so an
+old witness replays with the method it was computed with:
+
+1. the lag between neighbouring traces over the whole window must be about zero (``flatness``).
+   Where dipping reflectors fill the window it fails under a flat spot, and on gently dipping
+   reflectors it holds for any bright spot;
+2. the flat event itself (``flat_event``, the current method): the positive reflection at the
+   location (a fluid contact is an increase of impedance downwards) is tracked across the traces
+   where it stays strong, and its shape is compared with that of the reflectors over it (the window
+   above it, less the 10 samples next to it where the top of the anomaly lies). A flat spot is flat
+   where they dip: it does not follow them. The location is a point on the flat reflection, within
+   2 samples of it.
 """
 
 from __future__ import annotations
@@ -34,8 +47,11 @@ WEIGHTS: dict[str, dict[str, float]] = {
     "channel": {"channel_signature": 0.6, "incision": 0.0, "amplitude_contrast": 0.0, "section_discontinuity": 0.2,
                 "timeslice_contrast": 0.1, "amplitude_gradient": 0.1},
     "bright_spot": {"inline_anomaly": 0.35, "crossline_anomaly": 0.35, "timeslice_contrast": 0.3},
-    "flat_spot": {"flatness": 0.4, "inline_anomaly": 0.2, "crossline_anomaly": 0.2, "continuity": 0.2},
+    "flat_spot": {"flat_event": 0.4, "inline_anomaly": 0.2, "crossline_anomaly": 0.2, "continuity": 0.2},
 }
+FLAT_SPOT_METHODS = (1, 2)
+FLAT_SPOT_METHOD = 2  # the current method; witnesses without one were computed with method 1
+FLAT_SPOT_WEIGHTS_1 = {"flatness": 0.4, "inline_anomaly": 0.2, "crossline_anomaly": 0.2, "continuity": 0.2}
 
 
 def _clip(x: float) -> float:
@@ -161,15 +177,183 @@ def _anomaly_near(section: np.ndarray, live: np.ndarray, at: tuple[int, int], re
     return {"score": 0.0, "ratio": None, "note": "no amplitude anomaly at the location"}
 
 
+def _positive_peaks(traces: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """The largest positive local maximum of each trace between samples ``lo`` and ``hi``
+    (inclusive, away from the ends): its sample (−1 where there is none) and amplitude (0)."""
+    n = traces.shape[-1]
+    lo, hi = max(1, lo), min(n - 2, hi)
+    if hi < lo:
+        return np.full(traces.shape[:-1], -1), np.zeros(traces.shape[:-1])
+    centre = traces[..., lo:hi + 1]
+    peak = (centre > 0) & (centre >= traces[..., lo - 1:hi]) & (centre >= traces[..., lo + 1:hi + 2])
+    values = np.where(peak, centre, -np.inf)
+    best = np.argmax(values, axis=-1)
+    found = np.take_along_axis(peak, best[..., None], axis=-1)[..., 0]
+    amplitude = np.take_along_axis(centre, best[..., None], axis=-1)[..., 0]
+    return np.where(found, best + lo, -1), np.where(found, amplitude, 0.0)
+
+
+def _subsample(traces: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Fractional position of the peak at ``index`` of each trace (a parabola through three samples)."""
+    j = np.clip(index, 1, traces.shape[-1] - 2)
+    before = np.take_along_axis(traces, (j - 1)[..., None], axis=-1)[..., 0]
+    at = np.take_along_axis(traces, j[..., None], axis=-1)[..., 0]
+    after = np.take_along_axis(traces, (j + 1)[..., None], axis=-1)[..., 0]
+    curvature = before - 2 * at + after
+    shift = np.where(curvature < 0, 0.5 * (before - after) / np.where(curvature < 0, curvature, -1.0), 0.0)
+    return j + np.clip(shift, -0.5, 0.5)
+
+
+def _masked_lags(reference: np.ndarray, traces: np.ndarray, weight: np.ndarray, max_lag: int) -> np.ndarray:
+    """The lag (fractional samples) of each trace against ``reference`` with the highest normalised
+    correlation over the samples where ``weight`` is 1."""
+    n = len(reference)
+    values = np.full((traces.shape[0], 2 * max_lag + 1), -1.0)
+    for column, lag in enumerate(range(-max_lag, max_lag + 1)):
+        lo, hi = max(0, -lag), n - max(0, lag)
+        a = reference[lo:hi] * weight[lo:hi]
+        b = traces[:, lo + lag:hi + lag] * weight[lo:hi]
+        denominator = np.linalg.norm(a) * np.linalg.norm(b, axis=1)
+        values[:, column] = np.where(denominator > 0, b @ a / np.where(denominator > 0, denominator, 1.0), -1.0)
+    best = np.argmax(values, axis=1)
+    inner = (best > 0) & (best < 2 * max_lag)
+    return np.where(inner, _subsample(values, best), best) - max_lag
+
+
+def _dip(times: np.ndarray, where: np.ndarray) -> dict[str, float] | None:
+    """Least-squares plane through ``times`` at the traces ``where``: samples per trace along the
+    inline axis (across inlines) and the crossline axis (across crosslines)."""
+    ii, xx = np.nonzero(where)
+    if len(set(ii.tolist())) < 2 or len(set(xx.tolist())) < 2:
+        return None
+    design = np.column_stack([ii - ii.mean(), xx - xx.mean(), np.ones(len(ii))])
+    (across_inlines, across_crosslines, _), *_ = np.linalg.lstsq(design, times[where], rcond=None)
+    return {"across_inlines": round(float(across_inlines), 4), "across_crosslines": round(float(across_crosslines), 4)}
+
+
+def flat_event(cube: np.ndarray, at: tuple[int, int, int], *, reach: int = 2, lateral: int = 2, half: float = 1.5,
+               present: float = 0.7, step: float = 0.5, least_traces: int = 9, above: int = 10, below: int = 7,
+               least_samples: int = 8, max_lag: int = 8, least_spread: float = 0.1) -> dict[str, Any]:
+    """Whether the reflection at ``at`` (inline, crossline, sample indices of ``cube``) is flat where
+    the reflectors around it dip.
+
+    The event is a positive peak (a flat spot is a positive reflection: gas or oil over brine is an
+    increase of impedance downwards) within ``reach`` samples of the location: the one nearest the
+    location's sample, on the location's trace or, if that has none, on the nearest ring of traces
+    (up to ``lateral`` away) that has one, so a location at the edge of a flat spot finds it. The
+    event is picked on every trace within ``half`` samples of its time (a parabola through the peak
+    for the fraction of a sample), and its extent grows from the location over neighbouring traces
+    where it keeps at least ``present`` of its strength and moves by at most ``step`` samples from
+    trace to trace: it ends where the event fades or another reflection takes over. The reflectors
+    around it are those over it, the window above the ``above`` samples next to the event (where the
+    top of the anomaly lies): the structure that traps the fluid. Below the event another flat event
+    could mislead, so they are taken under it (beyond ``below`` samples) only where fewer than
+    ``least_samples`` lie above, at the top of the survey. Their shape is each trace's lag against
+    the event's trace (the best normalised correlation over those samples). Over the event's extent,
+    with spreads (root mean square) taken about the median:
+
+    - ``conformable_misfit``: the spread of (event time − reflector lag), about 0 if the event
+      follows the reflectors (a bright reflector, a side lobe) and as large as their spread if flat;
+    - ``flat_misfit``: the spread of the event's time, about 0 if flat.
+
+    Divided by the reflectors' spread (at least ``least_spread`` samples: where the reflectors do
+    not dip across the event, a flat event cannot be told from a conformable one, and the step does
+    not confirm it), they are the ``discordance`` and the ``flatness_ratio``. The score is the
+    product of clip((discordance − 0.25) / 0.25) and clip((1.1 − flatness_ratio) / 0.3): 1 when the
+    event does not follow the reflectors (discordance 0.5 or more) and varies less than they do
+    (flatness_ratio 0.8 or less), 0 when it follows them.
+    """
+    i0, x0, s0 = at
+    ni, nx, ns = cube.shape
+    anchor: tuple[float, int, int, int] | None = None
+    for ring in range(lateral + 1):
+        nearest: tuple[tuple[int, float], float, int, int, int] | None = None
+        for a in range(max(0, i0 - ring), min(ni, i0 + ring + 1)):
+            for b in range(max(0, x0 - ring), min(nx, x0 + ring + 1)):
+                if max(abs(a - i0), abs(b - x0)) != ring:
+                    continue
+                trace = cube[a, b]
+                for k in range(max(1, s0 - reach), min(ns - 1, s0 + reach + 1)):
+                    if trace[k] > 0 and trace[k] >= trace[k - 1] and trace[k] >= trace[k + 1]:
+                        key = (abs(k - s0), -float(trace[k]))
+                        if nearest is None or key < nearest[0]:
+                            nearest = (key, float(trace[k]), a, b, k)
+        if nearest is not None:
+            anchor = nearest[1:]
+            break
+    if anchor is None:
+        return {"score": 0.0, "note": f"no positive reflection within {reach} samples of the location or "
+                                      f"{lateral} traces of it (a flat spot is a positive reflection)"}
+    strength, a0, b0, k0 = anchor
+    event_time = float(_subsample(cube[a0, b0][None], np.array([k0]))[0])
+    picks, amplitudes = _positive_peaks(cube, int(np.ceil(event_time - half)), int(np.floor(event_time + half)))
+    times = _subsample(cube, np.where(picks >= 0, picks, 1)) - event_time
+    strong = amplitudes >= present * strength
+    extent = np.zeros((ni, nx), dtype=bool)
+    extent[a0, b0] = True
+    grow = [(a0, b0)]
+    while grow:
+        a, b = grow.pop()
+        for c, d in ((a + 1, b), (a - 1, b), (a, b + 1), (a, b - 1)):
+            if (0 <= c < ni and 0 <= d < nx and strong[c, d] and not extent[c, d]
+                    and abs(times[c, d] - times[a, b]) <= step):
+                extent[c, d] = True
+                grow.append((c, d))
+    rows, columns = np.nonzero(extent)
+    evidence: dict[str, Any] = {
+        "event": {"trace_offset": {"inline": a0 - i0, "crossline": b0 - x0},
+                  "sample_offset": round(event_time - s0, 3), "amplitude": strength, "polarity": "positive"},
+        "extent": {"traces": int(extent.sum()), "inlines": int(np.ptp(rows)) + 1,
+                   "crosslines": int(np.ptp(columns)) + 1},
+    }
+    if extent.sum() < least_traces:
+        return {"score": 0.0, **evidence, "note": f"the event spans fewer than {least_traces} traces: too few to "
+                                                  "measure its shape"}
+    weight = np.zeros(ns)
+    if k0 - above >= least_samples:
+        weight[:k0 - above] = 1.0
+        evidence["reflectors"] = f"samples {-k0} to {-above - 1} from the event"
+    elif ns - (k0 + below + 1) >= least_samples:
+        weight[k0 + below + 1:] = 1.0
+        evidence["reflectors"] = f"samples {below + 1} to {ns - 1 - k0} from the event (too few above it)"
+    else:
+        return {"score": 0.0, **evidence, "note": "too few samples around the event to measure the reflectors' dip"}
+    lags = np.zeros((ni, nx))
+    lags[extent] = _masked_lags(cube[a0, b0], cube[extent], weight, max_lag)
+
+    def spread(values: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((values - np.median(values)) ** 2)))
+
+    reflectors = spread(lags[extent])
+    conformable = spread(times[extent] - lags[extent])
+    flat = spread(times[extent])
+    scale = max(reflectors, least_spread)
+    discordance, flatness_ratio = conformable / scale, flat / scale
+    score = _clip((discordance - 0.25) / 0.25) * _clip((1.1 - flatness_ratio) / 0.3)
+    result = {"score": score, **evidence, "reflector_spread_samples": round(reflectors, 4),
+              "conformable_misfit_samples": round(conformable, 4), "flat_misfit_samples": round(flat, 4),
+              "discordance": round(discordance, 4), "flatness_ratio": round(flatness_ratio, 4),
+              "event_dip_samples_per_trace": _dip(times, extent),
+              "reflector_dip_samples_per_trace": _dip(lags, extent)}
+    if reflectors < least_spread:
+        result["note"] = ("the reflectors barely dip across the event: a flat event cannot be told from a "
+                          "conformable one here")
+    return result
+
+
 def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feature: str,
            inline_section: np.ndarray | None = None, inline_live: np.ndarray | None = None,
            crossline_section: np.ndarray | None = None, crossline_live: np.ndarray | None = None,
-           full_at: tuple[int, int, int] | None = None, tolerance: int = 6) -> dict[str, Any]:
+           full_at: tuple[int, int, int] | None = None, tolerance: int = 6,
+           flat_spot_method: int = FLAT_SPOT_METHOD) -> dict[str, Any]:
     """Score a hypothesis that ``feature`` lies at ``at`` = (inline, crossline, sample) indices of
     ``cube``. Full inline and crossline sections (a wider background for the anomaly steps) may be
-    given, with the location's indices in them as ``full_at``."""
+    given, with the location's indices in them as ``full_at``. ``flat_spot_method`` chooses how a
+    flat spot is checked (see the module's docstring)."""
     if feature not in FEATURES:
         raise ValueError(f"feature must be one of {', '.join(FEATURES)}")
+    if flat_spot_method not in FLAT_SPOT_METHODS:
+        raise ValueError(f"flat_spot_method must be one of {', '.join(map(str, FLAT_SPOT_METHODS))}")
     i0, x0, s0 = at
     cube = np.asarray(cube, dtype=np.float64)
     cube = np.where(np.asarray(live, dtype=bool)[:, :, None], cube, 0.0)
@@ -237,9 +421,13 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         il_live = np.ones(il_sec.shape[0], bool) if inline_live is None else inline_live
         xl_sec = crossline if crossline_section is None else crossline_section
         xl_live = np.ones(xl_sec.shape[0], bool) if crossline_live is None else crossline_live
-        lags = [best_lag(inline[k, window], inline[k + 1, window], 4)[0] for k in range(inline.shape[0] - 1)]
-        flat = float(np.mean(np.abs(lags)) <= 0.25)
-        step("flatness", flat, {"mean_abs_lag_samples": float(np.mean(np.abs(lags)))})
+        if flat_spot_method == 1:
+            lags = [best_lag(inline[k, window], inline[k + 1, window], 4)[0] for k in range(inline.shape[0] - 1)]
+            flat = float(np.mean(np.abs(lags)) <= 0.25)
+            step("flatness", flat, {"mean_abs_lag_samples": float(np.mean(np.abs(lags)))})
+        else:
+            event = flat_event(cube, at)
+            step("flat_event", event.pop("score"), event)
         a = _anomaly_near(il_sec, il_live, (fx if inline_section is not None else x0,
                                             fs if inline_section is not None else s0), (3, 10))
         step("inline_anomaly", a["score"], a)
@@ -248,7 +436,7 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         step("crossline_anomaly", b["score"], b)
         coherence = float(np.median(neighbour_coherence(inline[:, window])))
         step("continuity", _clip(coherence), {"median_coherence": coherence})
-    weights = WEIGHTS[feature]
+    weights = FLAT_SPOT_WEIGHTS_1 if feature == "flat_spot" and flat_spot_method == 1 else WEIGHTS[feature]
     score = sum(weights[s["name"]] * s["score"] for s in steps) / sum(weights[s["name"]] for s in steps)
     for s in steps:
         s["weight"] = weights[s["name"]]

@@ -236,6 +236,10 @@ class AnomaliesInputSerializer(SectionRangesMixin):
     method = serializers.ChoiceField(choices=["mad", "std"], required=False, default="mad")
     offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=SAFE_INT)
     limit = serializers.IntegerField(required=False, default=MAX_PAGE, min_value=1, max_value=MAX_PAGE)
+    background = serializers.ChoiceField(
+        choices=["dip_steered", "lateral"], required=False, default="dip_steered",
+        help_text="How a vertical section's background is taken: along the local dip (dip_steered) or across "
+                  "the traces (lateral, the method before there was a choice). A timeslice's is the same either way.")
 
 
 class LocationSerializer(serializers.Serializer):

@@ -14,9 +14,10 @@ def _near(feature, il, xl, t_ms, tol=4):
             and feature["time_range_ms"][0] - 30 <= t_ms <= feature["time_range_ms"][1] + 30)
 
 
+@pytest.mark.parametrize("background", detection.BACKGROUNDS)
 @pytest.mark.parametrize("seed, shape", [(41, (60, 80, 250)), (42, (80, 60, 300)), (43, (100, 100, 400)),
                                          (44, (120, 120, 400))])
-def test_every_planted_bright_spot_is_found_and_nothing_else(seed, shape):
+def test_every_planted_bright_spot_is_found_and_nothing_else(seed, shape, background):
     ni, nx, ns = shape
     spec = synthetic.SyntheticSpec(n_inlines=ni, n_crosslines=nx, n_samples=ns, seed=seed)
     volume = synthetic.generate(spec)
@@ -26,13 +27,13 @@ def test_every_planted_bright_spot_is_found_and_nothing_else(seed, shape):
     true_positive = false_positive = 0
     found = {"inline": False, "crossline": False}
     for i in sorted({*range(0, ni, 9), ci}):
-        for c in detection.detect(volume.data[i], np.ones(nx, bool), vertical=True)[0]:
+        for c in detection.detect(volume.data[i], np.ones(nx, bool), vertical=True, background=background)[0]:
             hit = _near(spot, spec.first_inline + i, spec.first_crossline + c.centroid[0], c.centroid[1] * 4)
             true_positive += hit
             false_positive += not hit
             found["inline"] |= hit and i == ci
     for x in sorted({*range(0, nx, 9), cx}):
-        for c in detection.detect(volume.data[:, x], np.ones(ni, bool), vertical=True)[0]:
+        for c in detection.detect(volume.data[:, x], np.ones(ni, bool), vertical=True, background=background)[0]:
             hit = _near(spot, spec.first_inline + c.centroid[0], spec.first_crossline + x, c.centroid[1] * 4)
             true_positive += hit
             false_positive += not hit
@@ -51,34 +52,39 @@ def test_a_timeslice_through_the_bright_spot_finds_it():
     assert clusters and _near(spot, 1000 + clusters[0].centroid[0], 2000 + clusters[0].centroid[1], k * 4)
 
 
+@pytest.mark.parametrize("background", detection.BACKGROUNDS)
 @pytest.mark.parametrize("kind", ["noise", "layers", "constant"])
-def test_nothing_is_reported_on_noise_continuous_layers_or_a_constant_section(kind):
+def test_nothing_is_reported_on_noise_continuous_layers_or_a_constant_section(kind, background):
     features = {"dome": None, "fault": None, "bright_spot": None, "channel": None}
     spec = synthetic.SyntheticSpec(n_inlines=40, n_crosslines=80, n_samples=250, seed=9,
                                    n_layers=0 if kind == "noise" else 12, **features)
     volume = synthetic.generate(spec)
     for i in range(0, 40, 5):
         section = np.full((80, 250), 7.0) if kind == "constant" else volume.data[i]
-        assert detection.detect(section, np.ones(80, bool), vertical=True)[0] == []
-        if kind != "layers":  # a timeslice cuts dipping layers into bands: that case is for the vertical views
+        assert detection.detect(section, np.ones(80, bool), vertical=True, background=background)[0] == []
+        # A timeslice cuts dipping layers into bands: that case is for the vertical views. Its background is
+        # the same whichever is named, so once is enough.
+        if kind != "layers" and background == "lateral":
             timeslice = np.full((40, 80), 7.0) if kind == "constant" else volume.data[:, :, 50 + i]
             assert detection.detect(timeslice, np.ones((40, 80), bool), vertical=False)[0] == []
 
 
-def test_dead_traces_are_ignored():
+@pytest.mark.parametrize("background", detection.BACKGROUNDS)
+def test_dead_traces_are_ignored(background):
     spec = synthetic.SyntheticSpec(n_inlines=40, n_crosslines=80, n_samples=250, seed=5)
     section = synthetic.generate(spec).data[20].copy()
     live = np.ones(80, bool)
     live[10:14] = False
     section[10:14] = 50_000.0  # garbage where traces are dead must never be an anomaly
-    clusters, _ = detection.detect(section, live, vertical=True)
+    clusters, _ = detection.detect(section, live, vertical=True, background=background)
     assert all(not (10 <= c.centroid[0] <= 13) for c in clusters)
 
 
-def test_a_typical_section_is_scanned_in_well_under_three_seconds():
+@pytest.mark.parametrize("background", detection.BACKGROUNDS)
+def test_a_typical_section_is_scanned_in_well_under_three_seconds(background):
     section = synthetic.generate(synthetic.SyntheticSpec(n_inlines=8, n_crosslines=400, n_samples=500, seed=2)).data[4]
     started = time.perf_counter()
-    detection.detect(section, np.ones(400, bool), vertical=True)
+    detection.detect(section, np.ones(400, bool), vertical=True, background=background)
     assert time.perf_counter() - started < 3.0
 
 
