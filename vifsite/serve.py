@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    uvicorn.run("vifsite.asgi:application", host=args.host, port=args.port, http="httptools", ws="websockets",
+    uvicorn.run("vifsite.asgi:application", host=args.host, port=args.port, http="httptools", ws="websockets-sansio",
                 lifespan="off", timeout_graceful_shutdown=2, access_log=not args.no_access_log,
                 server_header=False, workers=args.workers)
 
