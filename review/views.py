@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 from review import item_page, services
 from review import queue as queue_module
 from review.models import Escalation
-from seismic import detection
 from seismic import services as seismic_services
+from seismic import tools
 from seismic.models import Extraction, Survey
 from vifsite.errors import InputError, NotFound
 from vifsite.vif import monitoring
@@ -181,7 +181,7 @@ def section_data(request: HttpRequest, escalation_id: int) -> JsonResponse:
     section = seismic_services.section_read(survey=survey, kind=extraction.kind, number=extraction.number,
                                             ranges={k: tuple(v) for k, v in extraction.ranges.items()})
     first, second = section.axes
-    clusters, _ = detection.detect(section.data, section.live, vertical=section.vertical)
+    clusters = tools.section_anomalies(survey, section)  # as the anomalies tool reports them
     anomalies = [{first.name: [first.value(c.first[0]), first.value(c.first[1])],
                   second.name: [second.value(c.second[0]), second.value(c.second[1])], "strength": c.strength}
                  for c in clusters[:20]]

@@ -180,15 +180,22 @@ TOOLS: dict[str, Tool] = {
             summary="Check a fault, channel, bright spot or flat spot hypothesis at a location through several views.",
             what="Looks at the inline and the crossline through the location, a timeslice through it, the "
                  "amplitude gradient, reflector continuity (correlation of neighbouring traces) and, for faults, "
-                 "the vertical offset across the location. Each step reports its evidence and a sub-score; the "
-                 "weighted score in [0, 1] is verified at 0.7 or more. A verified structure is consistent with the "
-                 "amplitudes; it does not establish the feature's geological nature or origin.",
+                 "the vertical offset across the location. For a bright spot or a flat spot, the amplitude "
+                 "anomaly steps find anomalies on the inline and crossline as detect_amplitude_anomalies does "
+                 "(dip-steered background). A flat spot is checked on the flat reflection itself: the positive "
+                 "reflection at the location, tracked across the traces, must stay flat where the reflectors "
+                 "above it dip. So for a flat spot give a point on the flat reflection (its sample within 2 "
+                 "samples of it), not the top of the bright spot over it: elsewhere the check finds no flat "
+                 "event. Each step reports its evidence and a sub-score; the weighted score in [0, 1] is verified "
+                 "at 0.7 or more. A verified structure is consistent with the amplitudes; it does not establish "
+                 "the feature's geological nature or origin.",
             parameters={"type": "object", "properties": {
                 **_SURVEY_ID,
                 "feature_type": {"type": "string", "enum": ["fault", "channel", "bright_spot", "flat_spot"]},
                 "location": {"type": "object", "properties": {
                     "inline": {"type": "number"}, "crossline": {"type": "number"},
-                    "sample": {"type": "number", "description": "time (ms) or depth"}},
+                    "sample": {"type": "number", "description": "time (ms) or depth; for a flat spot, that of "
+                                                                "the flat reflection (within 2 samples)"}},
                     "required": ["inline", "crossline", "sample"]},
                 "characteristics": {"type": "object"}},
                 "required": ["survey_id", "feature_type", "location"]},

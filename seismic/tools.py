@@ -1,7 +1,15 @@
 """The anti-hallucination tools as services: each reads the data, calls a numerical core
 (``claims``, ``detection``, ``verification``), and witnesses the call in the ledger with its exact
 parameters and the hash of its result. Every tool is a pure function of its parameters and the
-survey, so the same function replays it (``replay.register`` in apps.py)."""
+survey, so the same function replays it (``replay.register`` in apps.py).
+
+Where a method was improved, the witness names the one it used, so an older witness replays with the
+method it was made by. Every tool whose answer rests on the anomaly detector on a vertical section records
+``background`` (``detection.BACKGROUNDS``: ``"dip_steered"`` now); every one that can check a flat spot
+records ``flat_spot_method`` (``verification.FLAT_SPOT_METHODS``: 2 now). A witness that names none was
+recorded before there was a choice and replays with ``"lateral"`` and method 1 (``_methods``):
+detect_amplitude_anomalies (background), verify_feature_hypothesis (background for a bright spot or a flat
+spot, flat_spot_method for a flat spot), audit_interpretation and validate_structured_analysis (both)."""
 
 from __future__ import annotations
 
@@ -45,6 +53,18 @@ def _ranges_param(ranges: Ranges | None) -> dict[str, list[float | None]]:
 
 def _ranges_from(param: Mapping[str, list[float | None]] | None) -> dict[str, tuple[float | None, float | None]]:
     return {axis: (bounds[0], bounds[1]) for axis, bounds in (param or {}).items()}
+
+
+def _methods(p: Mapping[str, Any]) -> tuple[str, int]:
+    """The anomaly background and the flat-spot method a witness's parameters name: those it was computed
+    with. One that names none was recorded before there was a choice, and was computed with the first."""
+    return (p.get("background", detection.UNNAMED_BACKGROUND),
+            p.get("flat_spot_method", verification.UNNAMED_FLAT_SPOT_METHOD))
+
+
+# What a new witness names (see the module's docstring).
+CURRENT_METHODS: dict[str, Any] = {"background": detection.DEFAULT_BACKGROUND,
+                                   "flat_spot_method": verification.FLAT_SPOT_METHOD}
 
 
 def _result_hash(result: Mapping[str, Any]) -> str:
@@ -167,30 +187,44 @@ def claim_validate(*, survey_id: int, section_type: str, section_number: float, 
 
 # --- detect_amplitude_anomalies -----------------------------------------------------------------
 
+def _timeslice_amplitude(survey: Survey, section: Section) -> np.ndarray:
+    """The amplitude the anomaly detector takes on a timeslice: the envelope within ±6 samples of it."""
+    geometry = survey.geometry()
+    index = geometry.sample.index_of(section.number)
+    if index is None:  # section_read accepted it, so it is on the grid
+        raise InputError(f"Timeslice {section.number:g} is not on the survey's sample grid.")
+    # Only the section's own traces: the envelope runs along each trace alone.
+    origin = (geometry.inline.index_of(section.axes[0].first), geometry.crossline.index_of(section.axes[1].first))
+    if origin[0] is None or origin[1] is None:  # section_read cut the section on the grid
+        raise InputError(f"Timeslice {section.number:g} is not on the survey's trace grid.")
+    rows, columns = section.data.shape
+    slab, centre = _slab(survey, index, 16, (origin[0], origin[1]), (rows, columns))
+    return detection.slab_envelope(slab, centre, 6)
+
+
+def section_anomalies(survey: Survey, section: Section) -> list[detection.Cluster]:
+    """A section's anomalies as detect_amplitude_anomalies finds them with its defaults (the dip-steered
+    background; the envelope within ±6 samples of a timeslice), for display, not witnessed: the reviewer's
+    section plot shows what the tool reports."""
+    amplitude = None if section.vertical else _timeslice_amplitude(survey, section)
+    clusters, _ = detection.detect(section.data, section.live, vertical=section.vertical, amplitude=amplitude,
+                                   background=detection.DEFAULT_BACKGROUND)
+    return clusters
+
+
 def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
     section = section_read(survey=survey, kind=p["section_type"], number=p["section_number"],
                            ranges=_ranges_from(p["ranges"]))
     amplitude = None
     notes = list(section.notes)
     if not section.vertical:
-        geometry = survey.geometry()
-        index = geometry.sample.index_of(section.number)
-        if index is None:  # section_read accepted it, so it is on the grid
-            raise InputError(f"Timeslice {section.number:g} is not on the survey's sample grid.")
-        # Only the section's own traces: the envelope runs along each trace alone.
-        origin = (geometry.inline.index_of(section.axes[0].first), geometry.crossline.index_of(section.axes[1].first))
-        if origin[0] is None or origin[1] is None:  # section_read cut the section on the grid
-            raise InputError(f"Timeslice {section.number:g} is not on the survey's trace grid.")
-        rows, columns = section.data.shape
-        slab, centre = _slab(survey, index, 16, (origin[0], origin[1]), (rows, columns))
-        amplitude = detection.slab_envelope(slab, centre, 6)
+        amplitude = _timeslice_amplitude(survey, section)
         notes.append("On a timeslice the amplitude is the envelope within ±6 samples of the slice; a slice cuts "
                      "dipping reflectors obliquely, so confirm an anomaly on an inline and a crossline.")
     # A witness recorded before the tool named its background was made by the lateral one, and replays with it.
     clusters, info = detection.detect(section.data, section.live, vertical=section.vertical,
                                       threshold_std=p["threshold_std"], min_cluster_size=p["min_cluster_size"],
-                                      method=p["method"], amplitude=amplitude,
-                                      background=p.get("background", detection.UNNAMED_BACKGROUND))
+                                      method=p["method"], amplitude=amplitude, background=_methods(p)[0])
     a, b = section.axes
     fixed = FIXED_AXIS[section.kind]
     anomalies = []
@@ -234,6 +268,10 @@ def anomalies_detect(*, survey_id: int, section_type: str, section_number: float
 # --- verify_feature_hypothesis ------------------------------------------------------------------
 
 HALF_TRACES, HALF_SAMPLES = 10, 25
+# The methods each feature's check uses, which its witness names: a bright spot's and a flat spot's anomaly
+# steps run the detector on the inline and crossline; a fault's or a channel's witness names none.
+HYPOTHESIS_METHODS: dict[str, tuple[str, ...]] = {"bright_spot": ("background",),
+                                                  "flat_spot": ("background", "flat_spot_method")}
 
 
 def _hypothesis(survey: Survey, p: Mapping[str, Any], reads: dict[Any, Any] | None = None) -> dict[str, Any]:
@@ -268,14 +306,15 @@ def _hypothesis(survey: Survey, p: Mapping[str, Any], reads: dict[Any, Any] | No
         survey=survey, kind="inline", number=p["inline"])) if geometry.dimensionality == 3 else None
     crossline_section = read(("crossline", p["crossline"]), lambda: section_read(
         survey=survey, kind="crossline", number=p["crossline"]))
-    # A flat-spot witness recorded before the tool named its method was made by method 1, and replays with
-    # it; so do the audit's feature checks, whose witnesses name none.
+    # A witness recorded before the tool named its methods was made by the lateral background and flat-spot
+    # method 1, and replays with them; so do the audit's feature checks in an audit witness that names none.
+    background, flat_spot_method = _methods(p)
     result = verification.verify(
         cube, live, (i - lo[0], x - lo[1], s - lo[2]), feature=p["feature_type"],
         inline_section=inline_section.data if inline_section else None,
         inline_live=inline_section.live if inline_section else None,
         crossline_section=crossline_section.data, crossline_live=crossline_section.live, full_at=(i, x, s),
-        flat_spot_method=p.get("flat_spot_method", 1))
+        flat_spot_method=flat_spot_method, background=background)
     # The anomaly steps ran on full sections: their indices are the survey's.
     return {"feature_type": p["feature_type"], "location": {"inline": p["inline"], "crossline": p["crossline"],
                                                             "sample": p["sample"]},
@@ -293,10 +332,10 @@ def hypothesis_verify(*, survey_id: int, feature_type: str, inline: float, cross
     survey = survey_get(survey_id=survey_id)
     if survey.dimensionality != 3:
         raise InputError("Feature hypotheses need a 3D survey (inline, crossline and timeslice views).")
-    method = {"flat_spot_method": verification.FLAT_SPOT_METHOD} if feature_type == "flat_spot" else {}
     return run("verify_feature_hypothesis", {
         "survey_id": survey_id, "feature_type": feature_type, "inline": inline, "crossline": crossline,
-        "sample": sample, "characteristics": dict(characteristics or {}), **method}, principal=principal)
+        "sample": sample, "characteristics": dict(characteristics or {}),
+        **{name: CURRENT_METHODS[name] for name in HYPOTHESIS_METHODS.get(feature_type, ())}}, principal=principal)
 
 
 # --- compare_to_reference -----------------------------------------------------------------------
@@ -378,7 +417,12 @@ def structured_to_text(analysis: Mapping[str, Any]) -> str:
     return "\n".join(line for line in lines if line.strip(". "))
 
 
-def _feature_checker(survey: Survey) -> Callable[[str, dict[str, float]], tuple[bool, dict[str, Any]] | None]:
+def _feature_checker(survey: Survey, *, background: str = detection.UNNAMED_BACKGROUND,
+                     flat_spot_method: int = verification.UNNAMED_FLAT_SPOT_METHOD,
+                     ) -> Callable[[str, dict[str, float]], tuple[bool, dict[str, Any]] | None]:
+    """The audit's check of a located feature claim: a bright spot against the anomaly detector on the
+    cited line, any other against verify_feature_hypothesis, both with the methods the audit's witness
+    names (``background``, ``flat_spot_method``)."""
     geometry = survey.geometry()
     sections: dict[tuple[str, float], Section] = {}
 
@@ -400,7 +444,7 @@ def _feature_checker(survey: Survey) -> Callable[[str, dict[str, float]], tuple[
         if feature in ("bright_spot",) and line is not None:
             kind, number, across = line
             sec = section(kind, number)
-            clusters, _ = detection.detect(sec.data, sec.live, vertical=True)
+            clusters, _ = detection.detect(sec.data, sec.live, vertical=True, background=background)
             a, b = sec.axes
             for cluster in clusters:
                 lo_a, hi_a = a.value(cluster.first[0]), a.value(cluster.first[1])
@@ -413,12 +457,17 @@ def _feature_checker(survey: Survey) -> Callable[[str, dict[str, float]], tuple[
             return False, {"tool": "detect_amplitude_anomalies", "anomalies_on_section": len(clusters)}
         if il is None or xl is None or geometry.dimensionality != 3:
             return None
-        times = [t] if t is not None else [geometry.sample.value(k) for k in range(10, geometry.sample.count - 10, 10)]
+        # Without a time, the trace is tried along its length: every tenth sample, or for flat-spot method 2,
+        # which looks for the flat reflection only within its reach of the point, often enough to reach every one.
+        stride = 2 * verification.FLAT_EVENT_REACH + 1 if feature == "flat_spot" and flat_spot_method != 1 else 10
+        count = geometry.sample.count
+        times = [t] if t is not None else [geometry.sample.value(k) for k in range(10, count - 10, stride)]
         scores = []
         reads: dict[Any, Any] = {}
         for time_value in times:
             result = _hypothesis(survey, {"feature_type": feature, "inline": il, "crossline": xl,
-                                          "sample": time_value}, reads)
+                                          "sample": time_value, "background": background,
+                                          "flat_spot_method": flat_spot_method}, reads)
             scores.append((result["score"], time_value))
         best = max(scores)
         verified = [s for s in scores if s[0] >= verification.VERIFIED_AT]
@@ -435,6 +484,9 @@ def _feature_checker(survey: Survey) -> Callable[[str, dict[str, float]], tuple[
 def _audit(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
     from seismic.models import Extraction
 
+    # An audit witness recorded before it named its methods checked features with the lateral background and
+    # flat-spot method 1, and replays with them.
+    background, flat_spot_method = _methods(p)
     geometry = survey.geometry()
     extractions = [{"id": e.pk, "kind": e.kind, "number": e.number, "ranges": e.ranges, "statistics": e.statistics}
                    for e in Extraction.objects.filter(pk__in=p["extraction_ids"]).order_by("pk")]
@@ -443,7 +495,8 @@ def _audit(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
         crossline=audit_rules.Axis(geometry.crossline.first, geometry.crossline.last, geometry.crossline.step),
         sample=audit_rules.Axis(geometry.sample.first, geometry.sample.last, geometry.sample.step),
         domain=survey.domain, sample_unit=survey.sample_unit, extractions=extractions,
-        feature_check=_feature_checker(survey), **_audit_data(survey))
+        feature_check=_feature_checker(survey, background=background, flat_spot_method=flat_spot_method),
+        **_audit_data(survey, background=background))
     return {"extraction_ids": p["extraction_ids"], **audit_rules.audit(p["text"], context)}
 
 
@@ -466,8 +519,8 @@ def interpretation_audit(*, text: str = "", structured: Mapping[str, Any] | None
         raise InputError("The extractions (and survey_id) must belong to one survey.")
     if not surveys:
         raise InputError("Give the extraction_ids the interpretation is based on (or at least survey_id).")
-    return run("audit_interpretation", {"survey_id": surveys.pop(), "text": text, "extraction_ids": ids},
-               principal=principal)
+    return run("audit_interpretation", {"survey_id": surveys.pop(), "text": text, "extraction_ids": ids,
+                                        **CURRENT_METHODS}, principal=principal)
 
 
 COMPUTE["audit_interpretation"] = _audit
@@ -500,7 +553,8 @@ def _structured(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
     extractions = {e.pk: {"statistics": e.statistics} for e in
                    Extraction.objects.filter(pk__in=filled["extraction_ids"], survey=survey)}
     checks = analysis.check_statistics(filled, extractions)
-    audited = _audit(survey, {"text": structured_to_text(filled), "extraction_ids": filled["extraction_ids"]})
+    audited = _audit(survey, {"text": structured_to_text(filled), "extraction_ids": filled["extraction_ids"],
+                              **{name: p[name] for name in CURRENT_METHODS if name in p}})
     serious = [f for f in audited["findings"] if f["severity"] in ("CRITICAL", "HIGH")]
     failed = [c for c in checks if c["verdict"] != "PASS"]
     return {"valid": not failed and not serious, "statistic_checks": checks, "findings": audited["findings"],
@@ -529,8 +583,8 @@ def structured_validate(*, survey_id: int, filled: Any, principal: str) -> dict[
     known = set(Extraction.objects.filter(pk__in=ids, survey_id=survey_id).values_list("pk", flat=True))
     if ids - known:
         raise InputError(f"extraction_ids {sorted(ids - known)} are not extractions of survey {survey_id}.")
-    return run("validate_structured_analysis", {"survey_id": survey_id, "analysis": dict(filled)},
-               principal=principal)
+    return run("validate_structured_analysis", {"survey_id": survey_id, "analysis": dict(filled),
+                                                **CURRENT_METHODS}, principal=principal)
 
 
 COMPUTE["validate_structured_analysis"] = _structured
@@ -538,9 +592,10 @@ COMPUTE["validate_structured_analysis"] = _structured
 
 # --- Data for the audit's comparisons -----------------------------------------------------------
 
-def _audit_data(survey: Survey) -> dict[str, Any]:
+def _audit_data(survey: Survey, *, background: str = detection.UNNAMED_BACKGROUND) -> dict[str, Any]:
     """A cited extraction's samples (trends, the largest sample) and its anomalies as the
-    detect_amplitude_anomalies tool finds them (the strongest anomaly), read once per audit."""
+    detect_amplitude_anomalies tool finds them with ``background`` (the strongest anomaly), read once per
+    audit."""
     from seismic.comparisons import Anomaly, SectionData
 
     sections: dict[int, SectionData | None] = {}
@@ -568,7 +623,7 @@ def _audit_data(survey: Survey) -> dict[str, Any]:
                     "section_type": extraction["kind"], "section_number": extraction["number"],
                     "ranges": extraction.get("ranges"), "threshold_std": detection.DEFAULT_THRESHOLD,
                     "min_cluster_size": detection.DEFAULT_MIN_CLUSTER, "method": "mad", "offset": 0,
-                    "limit": MAX_PAGE})
+                    "limit": MAX_PAGE, "background": background})
             except InputError:
                 found[key] = None
             else:

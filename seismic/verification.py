@@ -26,6 +26,12 @@ old witness replays with the method it was computed with:
    above it, less the 10 samples next to it where the top of the anomaly lies). A flat spot is flat
    where they dip: it does not follow them. The location is a point on the flat reflection, within
    2 samples of it.
+
+The anomaly steps of a bright spot and a flat spot (``inline_anomaly``, ``crossline_anomaly``) run the
+anomaly detector on the vertical sections with the background named by ``background``
+(``detection.BACKGROUNDS``): ``"dip_steered"`` is what the tools name now, ``"lateral"`` what every
+witness recorded before they named one was computed with, and what a call that names none gets, as
+with ``detection.detect``.
 """
 
 from __future__ import annotations
@@ -50,7 +56,9 @@ WEIGHTS: dict[str, dict[str, float]] = {
     "flat_spot": {"flat_event": 0.4, "inline_anomaly": 0.2, "crossline_anomaly": 0.2, "continuity": 0.2},
 }
 FLAT_SPOT_METHODS = (1, 2)
-FLAT_SPOT_METHOD = 2  # the current method; witnesses without one were computed with method 1
+FLAT_SPOT_METHOD = 2  # the current method
+UNNAMED_FLAT_SPOT_METHOD = 1  # that of a witness which names none: recorded before there was a choice
+FLAT_EVENT_REACH = 2  # samples from the location within which method 2 looks for the flat reflection
 FLAT_SPOT_WEIGHTS_1 = {"flatness": 0.4, "inline_anomaly": 0.2, "crossline_anomaly": 0.2, "continuity": 0.2}
 
 
@@ -167,8 +175,9 @@ def _contrast_score(ratio: float) -> float:
     return 0.7 + 0.3 * _clip((ratio - 2.0) / 2.0)
 
 
-def _anomaly_near(section: np.ndarray, live: np.ndarray, at: tuple[int, int], reach: tuple[int, int]) -> dict[str, Any]:
-    clusters, _ = detection.detect(section, live, vertical=True)
+def _anomaly_near(section: np.ndarray, live: np.ndarray, at: tuple[int, int], reach: tuple[int, int], *,
+                  background: str = detection.UNNAMED_BACKGROUND) -> dict[str, Any]:
+    clusters, _ = detection.detect(section, live, vertical=True, background=background)
     for cluster in clusters:
         if (cluster.first[0] - reach[0] <= at[0] <= cluster.first[1] + reach[0]
                 and cluster.second[0] - reach[1] <= at[1] <= cluster.second[1] + reach[1]):
@@ -231,9 +240,10 @@ def _dip(times: np.ndarray, where: np.ndarray) -> dict[str, float] | None:
     return {"across_inlines": round(float(across_inlines), 4), "across_crosslines": round(float(across_crosslines), 4)}
 
 
-def flat_event(cube: np.ndarray, at: tuple[int, int, int], *, reach: int = 2, lateral: int = 2, half: float = 1.5,
-               present: float = 0.7, step: float = 0.5, least_traces: int = 9, above: int = 10, below: int = 7,
-               least_samples: int = 8, max_lag: int = 8, least_spread: float = 0.1) -> dict[str, Any]:
+def flat_event(cube: np.ndarray, at: tuple[int, int, int], *, reach: int = FLAT_EVENT_REACH, lateral: int = 2,
+               half: float = 1.5, present: float = 0.7, step: float = 0.5, least_traces: int = 9, above: int = 10,
+               below: int = 7, least_samples: int = 8, max_lag: int = 8,
+               least_spread: float = 0.1) -> dict[str, Any]:
     """Whether the reflection at ``at`` (inline, crossline, sample indices of ``cube``) is flat where
     the reflectors around it dip.
 
@@ -345,15 +355,19 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
            inline_section: np.ndarray | None = None, inline_live: np.ndarray | None = None,
            crossline_section: np.ndarray | None = None, crossline_live: np.ndarray | None = None,
            full_at: tuple[int, int, int] | None = None, tolerance: int = 6,
-           flat_spot_method: int = FLAT_SPOT_METHOD) -> dict[str, Any]:
+           flat_spot_method: int = FLAT_SPOT_METHOD,
+           background: str = detection.UNNAMED_BACKGROUND) -> dict[str, Any]:
     """Score a hypothesis that ``feature`` lies at ``at`` = (inline, crossline, sample) indices of
     ``cube``. Full inline and crossline sections (a wider background for the anomaly steps) may be
     given, with the location's indices in them as ``full_at``. ``flat_spot_method`` chooses how a
-    flat spot is checked (see the module's docstring)."""
+    flat spot is checked, ``background`` how the anomaly steps take the sections' background (see the
+    module's docstring)."""
     if feature not in FEATURES:
         raise ValueError(f"feature must be one of {', '.join(FEATURES)}")
     if flat_spot_method not in FLAT_SPOT_METHODS:
         raise ValueError(f"flat_spot_method must be one of {', '.join(map(str, FLAT_SPOT_METHODS))}")
+    if background not in detection.BACKGROUNDS:
+        raise ValueError(f"background must be one of {', '.join(detection.BACKGROUNDS)}")
     i0, x0, s0 = at
     cube = np.asarray(cube, dtype=np.float64)
     cube = np.where(np.asarray(live, dtype=bool)[:, :, None], cube, 0.0)
@@ -408,10 +422,12 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
         xl_sec = crossline if crossline_section is None else crossline_section
         xl_live = np.ones(xl_sec.shape[0], bool) if crossline_live is None else crossline_live
         a = _anomaly_near(il_sec, il_live, (fx if inline_section is not None else x0,
-                                            fs if inline_section is not None else s0), (3, 10))
+                                            fs if inline_section is not None else s0), (3, 10),
+                          background=background)
         step("inline_anomaly", a["score"], a)
         b = _anomaly_near(xl_sec, xl_live, (fi if crossline_section is not None else i0,
-                                            fs if crossline_section is not None else s0), (3, 10))
+                                            fs if crossline_section is not None else s0), (3, 10),
+                          background=background)
         step("crossline_anomaly", b["score"], b)
         contrast = _ring_contrast(env_map, (i0, x0), inner=2, outer=10)
         ratio = contrast["at_location"] / contrast["surroundings"] if contrast["surroundings"] else 0.0
@@ -429,10 +445,12 @@ def verify(cube: np.ndarray, live: np.ndarray, at: tuple[int, int, int], *, feat
             event = flat_event(cube, at)
             step("flat_event", event.pop("score"), event)
         a = _anomaly_near(il_sec, il_live, (fx if inline_section is not None else x0,
-                                            fs if inline_section is not None else s0), (3, 10))
+                                            fs if inline_section is not None else s0), (3, 10),
+                          background=background)
         step("inline_anomaly", a["score"], a)
         b = _anomaly_near(xl_sec, xl_live, (fi if crossline_section is not None else i0,
-                                            fs if crossline_section is not None else s0), (3, 10))
+                                            fs if crossline_section is not None else s0), (3, 10),
+                          background=background)
         step("crossline_anomaly", b["score"], b)
         coherence = float(np.median(neighbour_coherence(inline[:, window])))
         step("continuity", _clip(coherence), {"median_coherence": coherence})

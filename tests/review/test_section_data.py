@@ -155,3 +155,24 @@ def test_the_item_section_json_matches_the_extraction_and_is_gzipped(client, rit
     assert payload["clip"]["value"] == pytest.approx(float(np.percentile(np.abs(live_values), 99)), rel=1e-6)
     labels = {(w["axis"], w["label"]) for w in payload["windows"]}
     assert ("crossline", "crosslines 400-420") in labels and any(axis == "sample" for axis, _ in labels)
+
+
+@pytest.mark.parametrize("kind, number", [("inline", 1020), ("timeslice", 196)])
+def test_the_item_section_shows_the_anomalies_the_anomalies_tool_reports(client, rita, agent, synthetic_survey,
+                                                                        kind, number):
+    """The reviewer sees what an agent calling detect_amplitude_anomalies with its defaults is told: the
+    dip-steered background on a vertical section, the envelope within ±6 samples of a timeslice."""
+    section_json = agent.get(reverse("api:seismic:section", kwargs={
+        "survey_id": synthetic_survey.pk, "section_type": kind, "section_number": str(number)})).json()
+    result = services.interpretation_submit(
+        writer="agent:bot", key=None, text="The bright spot near inline 1020 and crossline 2014 is full of gas.",
+        structured=None, extraction_ids=[section_json["extraction_id"]], model={"model_id": "m"},
+        signals={"confidence": 0.9}, criticality="important")
+    client.force_login(rita)
+    payload = client.get(reverse("review:section-data", kwargs={"escalation_id": result["escalation"]["id"]})).json()
+    tool = agent.post(reverse("api:seismic:anomalies", kwargs={"survey_id": synthetic_survey.pk}),
+                      {"section_type": kind, "section_number": number}, format="json").json()
+    assert tool["anomalies"] and tool["provenance"]["parameters"]["background"] == "dip_steered"
+    first, second = ("crossline", "sample") if kind == "inline" else ("inline", "crossline")
+    shown = [(a[first], a[second], round(a["strength"], 4)) for a in payload["anomalies"]]
+    assert shown == [(a[f"{first}_range"], a[f"{second}_range"], a["strength"]) for a in tool["anomalies"][:20]]
