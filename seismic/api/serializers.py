@@ -245,7 +245,8 @@ class AnomaliesInputSerializer(SectionRangesMixin):
 class LocationSerializer(serializers.Serializer):
     inline = FiniteFloatField()
     crossline = FiniteFloatField()
-    sample = FiniteFloatField(help_text="Time (ms) or depth, in survey annotation.")
+    sample = FiniteFloatField(help_text="Time (ms) or depth, in survey annotation; for a flat spot, on the flat "
+                                        "reflection itself (within 2 samples), not the bright spot's top.")
 
 
 class HypothesisInputSerializer(serializers.Serializer):
