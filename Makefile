@@ -49,6 +49,7 @@ bench: venv
 	$(PY) -m bench.sections
 	$(PY) -m bench.cloud
 	$(PY) -m bench.layouts
+	$(PY) -m bench.growth
 	$(PY) -m bench.witnesses
 	$(PY) -m bench.tools
 	$(PY) -m bench.mcp

@@ -311,8 +311,8 @@ def main() -> None:
           + ", ".join(f"{kind} {ours[kind] / fastest_peer[kind]:.2f}x" for kind in KINDS))
 
     plain_mb = storage["VDS, 3D bricks"]
-    print(f"\nImport of the {storage['SEG-Y']:.0f} MB SEG-Y (median of {IMPORT_RUNS}; survey_import_segy: SEGYImport, "
-          "hashing the file and the volume, registering)")
+    print(f"\nImport of the {storage['SEG-Y']:.0f} MB SEG-Y (median of {IMPORT_RUNS}; survey_import_segy: SEGYImport "
+          "with the file hashed in one read beside it, VDSCopy for the slice layouts, registering)")
     print(f"{'':28} | {'time s':>8} | {'volume MB':>10} | {'x 3D-brick volume':>17}")
     print(f"{'without slice layouts':28} | {imports['import_s']['plain']:8.2f} | {plain_mb:10.0f} | {1:17.2f}")
     print(f"{'with slice layouts':28} | {imports['import_s']['slices']:8.2f} | "

@@ -1,4 +1,5 @@
-"""A quick look at a SEG-Y file's headers before handing it to SEGYImport. Plain Python.
+"""A quick look at a SEG-Y file's headers before handing it to SEGYImport, and one streamed read of the
+whole file while SEGYImport runs (``digest``). Plain Python and numpy.
 
 SEGYImport accepts a truncated file with only a warning, and reports a file that is not SEG-Y at
 all, or little-endian SEG-Y it is not told about, as "primary key values are not sorted"; this check
@@ -7,9 +8,13 @@ says what is actually wrong, and which byte order to tell SEGYImport.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
+import threading
 from dataclasses import dataclass
+
+import numpy as np
 
 TEXT_HEADER = 3200
 BINARY_HEADER = 400
@@ -44,6 +49,19 @@ class SegyInfo:
     @property
     def sample_format_name(self) -> str:
         return SAMPLE_FORMAT_NAMES.get(self.sample_format, str(self.sample_format))
+
+    @property
+    def first_trace(self) -> int:
+        """The byte offset of the first trace header (after the file header and any extended text headers)."""
+        return TEXT_HEADER + BINARY_HEADER + self.extended_headers * TEXT_HEADER
+
+    @property
+    def trace_bytes(self) -> int:
+        return TRACE_HEADER + self.samples_per_trace * SAMPLE_BYTES[self.sample_format]
+
+    @property
+    def order(self) -> str:
+        return "<" if self.little_endian else ">"
 
 
 def _binary(header: bytes, order: str) -> tuple[int, int, int, int, int]:
@@ -149,3 +167,156 @@ def _check_order(sampled: list[tuple[int, dict[str, int]]], traces: int, label: 
     raise SegyError(f"The traces are not in {label} order: the {label} numbers at bytes {byte}-{byte + 3} are "
                     f"{seen} of {traces}. SEGYImport needs the traces sorted by {label}: check the "
                     f"{label.lower()}_byte position, or sort the file.")
+
+
+# --- One read of the whole file: its hash, and its samples' ------------------------------------------
+
+# Sample formats SEGYImport stores as they are (float32, only the byte order changed): 4-byte IEEE floats. IBM
+# floats and integers it converts or scales, so their hash is taken from the volume instead.
+VERBATIM_FORMATS = frozenset({5})
+DIGEST_BLOCK_BYTES = 4 << 20  # about this much of the file in memory at a time (and as much again converted)
+
+
+class DigestCancelled(Exception):
+    """``digest`` was told to stop (the import it served failed)."""
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A 3D file whose traces fill a regular (inline, crossline) grid, one trace per cell, inline after inline in
+    ascending order and each inline's crosslines ascending: the order of the volume SEGYImport makes of it."""
+
+    inline_first: int
+    inline_step: int
+    inlines: int
+    crossline_first: int
+    crossline_step: int
+    crosslines: int
+
+    @property
+    def cells(self) -> int:
+        return self.inlines * self.crosslines
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str  # of the file's bytes, all of them
+    samples_sha256: str | None  # of its samples as little-endian float32, trace after trace (verbatim formats)
+    grid: Grid | None  # when the traces fill a grid in the volume's order; None otherwise, or for a 2D line
+
+
+class _GridCheck:
+    """Follows the inline and crossline numbers of the traces, block by block, to tell whether they fill a
+    ``Grid``. Until the first inline ends, the numbers read are kept (one inline's worth); after that, each block
+    is checked against the grid they set out, and nothing is kept."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self.layout: tuple[int, int, int, int, int] | None = None  # il0, il step, xl0, xl step, crosslines
+        self.seen = 0
+        self.regular = True
+
+    def feed(self, inlines: np.ndarray, crosslines: np.ndarray) -> None:
+        if not self.regular or not len(inlines):
+            return
+        if self.layout is None:
+            self.pending.append((inlines, crosslines))
+            inlines, crosslines = (np.concatenate(part) for part in zip(*self.pending, strict=True))
+            changed = np.flatnonzero(inlines != inlines[0])
+            if not changed.size:
+                return  # still on the first inline
+            self.pending = []
+            per_inline = int(changed[0])
+            xl_step = int(crosslines[1] - crosslines[0]) if per_inline > 1 else 1
+            il_step = int(inlines[per_inline] - inlines[0])
+            if xl_step <= 0 or il_step <= 0:
+                self.regular = False
+                return
+            self.layout = (int(inlines[0]), il_step, int(crosslines[0]), xl_step, per_inline)
+        il0, il_step, xl0, xl_step, per_inline = self.layout
+        index = np.arange(self.seen, self.seen + len(inlines), dtype=np.int64)
+        self.seen += len(inlines)
+        self.regular = bool(np.array_equal(inlines, il0 + index // per_inline * il_step)
+                            and np.array_equal(crosslines, xl0 + index % per_inline * xl_step))
+
+    def grid(self) -> Grid | None:
+        if not self.regular:
+            return None
+        if self.layout is None:  # a single inline
+            if not self.pending:
+                return None
+            inlines, crosslines = (np.concatenate(part) for part in zip(*self.pending, strict=True))
+            xl_step = int(crosslines[1] - crosslines[0]) if len(crosslines) > 1 else 1
+            expected = crosslines[0] + np.arange(len(crosslines), dtype=np.int64) * xl_step
+            if xl_step <= 0 or not np.array_equal(crosslines, expected):
+                return None
+            return Grid(int(inlines[0]), 1, 1, int(crosslines[0]), xl_step, len(crosslines))
+        il0, il_step, xl0, xl_step, per_inline = self.layout
+        if self.seen % per_inline:
+            return None  # the last inline is short
+        return Grid(il0, il_step, self.seen // per_inline, xl0, xl_step, per_inline)
+
+
+def _key(traces: np.ndarray, byte: int, order: str) -> np.ndarray:
+    """The 4-byte integer at ``byte`` (1-based) of each trace header of ``traces`` (one row a trace)."""
+    return traces[:, byte - 1:byte + 3].view(order + "i4")[:, 0].astype(np.int64)
+
+
+def digest(path: str | os.PathLike[str], info: SegyInfo, *, inline_byte: int = 189, crossline_byte: int = 193,
+           two_d: bool = False, cancel: threading.Event | None = None,
+           block_bytes: int = DIGEST_BLOCK_BYTES) -> Digest:
+    """Read the file once, from start to end, in blocks of whole traces: its SHA-256 and, for a 3D file of a
+    verbatim sample format, the SHA-256 of its samples as little-endian float32 in file order and whether its
+    traces fill a grid in the volume's order. When they do, that second hash is the one ``vds.scan_volume``
+    finds on the volume SEGYImport makes of the file (the caller checks the volume agrees before relying on
+    it). Memory stays at about twice ``block_bytes`` whatever the file's size; hashlib and numpy release the
+    interpreter lock on these buffers, so this runs beside other work in a thread. ``cancel`` set: stops
+    with ``DigestCancelled`` after the block being read."""
+    file_hash = hashlib.sha256()
+    samples_hash = hashlib.sha256() if info.sample_format in VERBATIM_FORMATS and not two_d else None
+    check = _GridCheck() if samples_hash is not None else None
+    trace_bytes, samples = info.trace_bytes, info.samples_per_trace
+    per_block = max(1, block_bytes // trace_bytes)
+    buffer = bytearray(per_block * trace_bytes)
+    converted = np.empty((per_block, samples), dtype="<f4") if samples_hash is not None else None
+    whole = True
+    with open(path, "rb", buffering=0) as handle:
+        file_hash.update(handle.read(info.first_trace))
+        view = memoryview(buffer)
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise DigestCancelled
+            filled = 0
+            while filled < len(buffer):
+                read = handle.readinto(view[filled:])
+                if not read:
+                    break
+                filled += read
+            if not filled:
+                break
+            file_hash.update(view[:filled])
+            count, rest = divmod(filled, trace_bytes)
+            if rest:
+                whole = False  # the file changed since it was inspected: take no shortcut
+            if samples_hash is not None and converted is not None and check is not None and count:
+                traces = np.frombuffer(buffer, dtype=np.uint8, count=count * trace_bytes).reshape(count, trace_bytes)
+                check.feed(_key(traces, inline_byte, info.order), _key(traces, crossline_byte, info.order))
+                np.copyto(converted[:count], traces[:, TRACE_HEADER:].view(info.order + "f4"))
+                samples_hash.update(converted[:count].data)
+            if filled < len(buffer):
+                break
+    grid = check.grid() if check is not None and whole else None
+    samples_sha256 = samples_hash.hexdigest() if samples_hash is not None and grid is not None else None
+    return Digest(sha256=file_hash.hexdigest(), samples_sha256=samples_sha256, grid=grid)
+
+
+def read_traces(path: str | os.PathLike[str], info: SegyInfo, first: int, count: int) -> np.ndarray:
+    """The samples of traces ``first`` to ``first + count`` (0-based, in file order) as float32, one row a trace;
+    verbatim sample formats only."""
+    if info.sample_format not in VERBATIM_FORMATS:
+        raise ValueError(f"Sample format {info.sample_format} is not stored verbatim")
+    with open(path, "rb") as handle:
+        handle.seek(info.first_trace + first * info.trace_bytes)
+        raw = handle.read(count * info.trace_bytes)
+    traces = np.frombuffer(raw, dtype=np.uint8).reshape(-1, info.trace_bytes)
+    return traces[:, TRACE_HEADER:].view(info.order + "f4").astype("<f4")

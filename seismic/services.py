@@ -7,9 +7,11 @@ import logging
 import math
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,13 +80,68 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class SourceSamples:
+    """What the SEG-Y file says of the volume SEGYImport made of it (``segy.digest``): the hash of its samples in
+    file order, which is the volume's order when its traces fill ``grid``."""
+
+    path: Path
+    info: segy.SegyInfo
+    samples_sha256: str
+    grid: segy.Grid
+
+
+MASK_INLINES_PER_READ = 256  # the live-trace mask, read this many inlines at a time
+
+
+def _content_from_source(url: str, geometry: vds.Geometry, source: SourceSamples) -> tuple[str, int] | None:
+    """The volume's ``(data_sha256, live traces)`` without reading its samples, when the volume is what SEGYImport
+    makes of a file whose traces fill a grid: float32 samples stored as they are (no lossy compression), on the
+    file's grid, every cell live, and its first, middle and last inlines equal to the file's traces. SEGYImport
+    writes each trace of a 4-byte IEEE file into its cell unchanged, so the samples, read inline after inline,
+    are the file's samples in file order and their hash is the file's samples hash. None when anything differs:
+    the caller reads the volume then (``vds.scan_volume``)."""
+    grid = source.grid
+    axes = ((geometry.inline, grid.inline_first, grid.inline_step, grid.inlines),
+            (geometry.crossline, grid.crossline_first, grid.crossline_step, grid.crosslines))
+    if (geometry.dimensionality != 3 or geometry.storage_format != "Format_R32" or geometry.lossy
+            or not geometry.has_trace_channel or geometry.sample.count != source.info.samples_per_trace):
+        return None
+    for axis, first, step, count in axes:
+        if axis.count != count or axis.first != first or (count > 1 and not math.isclose(axis.step, step)):
+            return None
+    nil, nxl, ns = grid.inlines, grid.crosslines, geometry.sample.count
+    live = 0
+    for start in range(0, nil, MASK_INLINES_PER_READ):
+        stop = min(nil, start + MASK_INLINES_PER_READ)
+        live += int(vds.read_trace_mask(url, geometry, (start, 0), (stop, nxl)).sum())
+    if live != grid.cells:
+        return None
+    for index in sorted({0, nil // 2, nil - 1}):  # compared bit for bit (NaNs and -0.0 included)
+        volume = vds.read_subset(url, geometry, (index, 0, 0), (index + 1, nxl, ns))[0]
+        file = segy.read_traces(source.path, source.info, index * nxl, nxl)
+        if not np.array_equal(volume.view(np.uint32), file.view(np.uint32)):
+            logger.warning("The volume %s differs from its SEG-Y file on inline index %s: hashing the volume", url,
+                           index)
+            return None
+    return source.samples_sha256, live
+
+
 def _survey_create(*, url: str, name: str, description: str, created_by: str, imported: bool,
                    source_segy: str = "", source_sha256: str = "", import_log: str = "",
-                   ground_truth: dict[str, Any] | None = None) -> Survey:
+                   ground_truth: dict[str, Any] | None = None, source: SourceSamples | None = None) -> Survey:
+    """Register the volume at ``url``: its geometry, the hash of its samples and its live traces, read from the
+    volume (``vds.scan_volume``), or for an import whose file vouches for them, from ``source``; an import's log
+    says which."""
     try:
         geometry = vds.read_geometry(url)
-        data_sha256, live = vds.scan_volume(url, geometry)
+        content = _content_from_source(url, geometry, source) if source is not None else None
+        data_sha256, live = content if content is not None else vds.scan_volume(url, geometry)
         slice_layouts = vds.has_slice_layouts(url)
+        if imported:
+            import_log += ("\nData hash: the file's samples, hashed as the file was read (the volume's grid, live "
+                           "traces and first, middle and last inlines checked against the file)." if content else
+                           "\nData hash: every sample read back from the volume.")
     except vds.VolumeError as exc:
         if "://" in url:  # OpenVDS's words about a remote volume (addresses, curl errors) go to the log only
             raise netguard.volume_error(url, exc) from exc
@@ -167,6 +224,10 @@ def survey_import_segy(
     VDSCopy copies that, adding 2D slice bricks, to the second of ``import_partials`` before the final rename.
     Messages and the import log name the file ``display_name`` (an upload's own name), never its path on the
     server.
+
+    While SEGYImport runs, a thread reads the file once (``segy.digest``): its hash, and for a 4-byte IEEE file
+    whose traces fill the grid, the hash of its samples, which then stands for the volume's (``_survey_create``
+    checks the volume agrees) instead of a second read of every sample from the volume.
     """
     name = _check_name(name)
     _check_import_options(sample_unit=sample_unit, inline_byte=inline_byte, crossline_byte=crossline_byte,
@@ -185,8 +246,12 @@ def survey_import_segy(
     final = Path(volume_path or directory / f"{slugify(name) or 'survey'}-{uuid.uuid4().hex[:10]}.vds")
     partial, with_slices = import_partials(final)
     slice_layouts = slice_layouts and not two_d  # a 2D line is one plane: its bricks are its slices
+    cancel = threading.Event()
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segy-digest")
     try:
         try:
+            digest = reader.submit(segy.digest, path, info, inline_byte=inline_byte, crossline_byte=crossline_byte,
+                                   two_d=two_d, cancel=cancel)
             log = vds.segy_import(str(path), str(partial), inline_byte=inline_byte, crossline_byte=crossline_byte,
                                   two_d=two_d, cdp_byte=cdp_byte, sample_unit=sample_unit,
                                   little_endian=info.little_endian, started=started, source_label=label,
@@ -200,14 +265,22 @@ def survey_import_segy(
                 log += "\n" + copied
         except vds.ImportFailed as exc:
             raise InputError(str(exc), log=exc.log) from exc
+        try:
+            read = digest.result()
+        except OSError as exc:
+            raise InputError(f"The file {label} could not be read to the end: {exc.strerror or exc}.") from exc
         os.replace(ready, final)
         partial.unlink(missing_ok=True)
         header = (f"Source {label}: {info.traces} traces of {info.samples_per_trace} samples "
                   f"({info.sample_format_name}, {info.byte_order}), interval {info.sample_interval_us} µs.")
+        source = (SourceSamples(path=path, info=info, samples_sha256=read.samples_sha256, grid=read.grid)
+                  if read.samples_sha256 is not None and read.grid is not None else None)
         survey = _survey_create(url=str(final), name=name, description=description, created_by=created_by,
-                                imported=True, source_segy=str(path), source_sha256=file_sha256(path),
-                                import_log=header + "\n" + log, ground_truth=ground_truth)
+                                imported=True, source_segy=str(path), source_sha256=read.sha256,
+                                import_log=header + "\n" + log, ground_truth=ground_truth, source=source)
     except BaseException as exc:
+        cancel.set()
+        reader.shutdown(wait=True)  # the reader stops at its next block: nothing of this import outlives it
         vds.close(str(final))
         for leftover in (partial, with_slices, final):
             if leftover.exists():
@@ -218,6 +291,7 @@ def survey_import_segy(
                 exc.message = exc.message.replace(server_path, shown)
             exc.args = (exc.message,)
         raise
+    reader.shutdown(wait=False)
     if survey.live_traces != info.traces:
         survey.import_log += (f"\nNote: the file holds {info.traces} traces but {survey.live_traces} cells of the "
                               "grid are live (duplicate inline/crossline pairs?).")

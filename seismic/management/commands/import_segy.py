@@ -26,6 +26,9 @@ def terminal_progress(stream):
 
 class Command(BaseCommand):
     help = "Import a SEG-Y file with OpenVDS's SEGYImport and register it as a survey."
+    # Django's system checks import every URL module and view (about half a second here) and check nothing an
+    # import depends on; `manage.py check`, `migrate` and the servers run them.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="The SEG-Y file.")
