@@ -24,6 +24,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bench import results
 from bench.item_page import free_port, manage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +96,9 @@ def wrk(url: str, header: str, script: Path) -> dict[str, float]:
             "max": worst / 1000, "errors": status + sockets, "requests": requests}
 
 
+MEASURED: list[dict[str, object]] = []
+
+
 def run_mode(name: str, env: dict[str, str], script: Path, *, cached_queue: bool) -> None:
     """Load the section endpoint and the queue page; in production mode the queue also without its cache
     (VIFSITE_QUEUE_CACHE=false: every page rendered afresh)."""
@@ -128,6 +132,7 @@ def serve(name: str, env: dict[str, str], targets: list[tuple[str, str, str, Pat
         time.sleep(2)  # every web worker up
         for label, path, header, lua in targets:
             r = wrk(f"http://127.0.0.1:{port}{path}", header, lua)
+            MEASURED.append({"mode": name, "target": label, **r, "clients": CLIENTS, "seconds": SECONDS})
             print(f"load, {name}, {label}: {r['rps']:.0f} req/s, median {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
                   f"p99 {r['p99']:.0f} ms, worst {r['max']:.0f} ms, {r['errors']} errors of {r['requests']} "
                   f"({CLIENTS} clients, {SECONDS} s)", flush=True)
@@ -176,6 +181,7 @@ def main() -> None:
                          cached_queue=True)
             finally:
                 admin.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)')  # type: ignore[attr-defined]
+    results.write("load", MEASURED)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 import anyio
 from django.test import Client
 
-from bench import common  # first: it sets Django up
+from bench import common, results  # common first: it sets Django up
 from bench.common import ROOT, SIZE, agent_key, bench_survey
 from review import mcp
 from vifsite.vif.models import AgentKey
@@ -108,6 +108,8 @@ def main() -> None:
     print(f"{'tool':30} {'REST':>9} {'in-proc':>9} {'stdio':>9} {'stdio/in-proc':>14} {'stdio/REST':>11}")
     for label, rest, inproc, stdio in rows:
         print(f"{label:30} {rest:9.1f} {inproc:9.1f} {stdio:9.1f} {stdio / inproc:14.2f} {stdio / rest:11.2f}")
+    results.write("mcp", {"size": SIZE, "runs": RUNS, "ms": {label: {"rest": rest, "in_process": inproc, "stdio": stdio}
+                                                             for label, rest, inproc, stdio in rows}})
 
 
 if __name__ == "__main__":

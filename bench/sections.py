@@ -21,7 +21,8 @@ import numpy as np
 import segyio
 from django.test import Client
 
-from bench.common import SIZE, agent_key, bench_survey, median_ms  # first: it sets Django up
+from bench import results
+from bench.common import SIZE, agent_key, bench_survey, median_ms  # before the project's modules: it sets Django up
 from seismic import imaging, services, stats, vds
 
 WARM_RUNS, COLD_RUNS = 9, 5
@@ -110,6 +111,8 @@ def main() -> None:
     print(f"PNG of a 1000x1000 section (colormap LUT + Pillow): {lut_png:.1f} ms")
     worst = max(r["a_warm"] for r in rows)
     print(f"Slowest warm full section request: {worst:.1f} ms (goal < 50 ms)")
+    results.write("sections", {"size": SIZE, "warm_runs": WARM_RUNS, "cold_runs": COLD_RUNS, "sections_ms": rows,
+                               "statistics_1000x1000_ms": stats_1000, "png_1000x1000_ms": lut_png})
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench import results  # noqa: E402
 from vifsite.vif import calibration, ledger, monitoring, services  # noqa: E402
 from vifsite.vif.models import Outcome, Witness  # noqa: E402
 
@@ -113,6 +114,10 @@ def main() -> None:
         timings.append(time.perf_counter() - started)
         assert result.ok, result.problem
     print(f"verify_ledger: {entries} entries in {median(timings):.3f} s = {entries / median(timings):,.0f} entries/s")
+    measured: dict = {"record_ms": {name: {"median": value * 1000, "bulk_create": bare * 1000}
+                                    for name, value, bare in rows},
+                      "verify": {"entries": entries, "seconds": median(timings),
+                                 "entries_per_s": entries / median(timings)}, "calibration_ms": {}}
 
     # (d) calibration
     rng = np.random.default_rng(0)
@@ -136,6 +141,7 @@ def main() -> None:
             report = monitoring.calibration_report(**filters)
             timings.append(time.perf_counter() - started)
         print(f"calibration report {filters} over {report['n']:,} stored outcomes: {median(timings) * 1000:.0f} ms")
+        measured["calibration_ms"][",".join(f"{k}={v}" for k, v in filters.items())] = median(timings) * 1000
     big = rng.beta(6, 2, 1_000_000).round(4)
     outcomes = rng.random(1_000_000) < big
     timings = []
@@ -144,6 +150,8 @@ def main() -> None:
         calibration.summary(calibration.Histogram.from_samples(big, outcomes))
         timings.append(time.perf_counter() - started)
     print(f"calibration summary of 1,000,000 outcomes (pure): {median(timings) * 1000:.0f} ms")
+    measured["calibration_ms"]["summary of 1,000,000"] = median(timings) * 1000
+    results.write("witnesses", measured)
 
 
 if __name__ == "__main__":
