@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import fft, ndimage, signal
+from scipy import fft, ndimage
 
 from seismic import dip, quantiles
 
@@ -101,6 +101,8 @@ def envelope(section: np.ndarray, *, vertical: bool) -> np.ndarray:
     data = np.asarray(section, dtype=np.float64)
     if not vertical:
         return np.abs(data)
+    from scipy import signal  # here, not at start-up: importing scipy.signal costs half a second
+
     out = np.empty(data.shape, dtype=np.float64)
     rows = _block(*data.shape)
     for start in range(0, data.shape[0], rows):
@@ -111,6 +113,8 @@ def envelope(section: np.ndarray, *, vertical: bool) -> np.ndarray:
 def padded_envelope(section: np.ndarray) -> np.ndarray:
     """The envelope of a vertical section's traces, each padded with ``ENVELOPE_PAD`` zeros so the
     transform's wrap-around does not reach its other end."""
+    from scipy import signal  # here, not at start-up (see envelope)
+
     data = np.asarray(section, dtype=np.float64)
     samples = data.shape[1]
     length = fft.next_fast_len(samples + ENVELOPE_PAD)

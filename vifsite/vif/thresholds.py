@@ -46,7 +46,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
 GRID = tuple(round(0.99 - 0.01 * i, 2) for i in range(50))  # 0.99 … 0.50
 DELTA = 0.05
@@ -56,13 +55,21 @@ _SPLIT_SALT = "vifsite kappa order split v1"
 _UNKEYED_SEED = 20_251_115  # positions stand in for ids when none are given
 
 
+def _stats() -> Any:
+    """scipy.stats, imported when first needed: importing it costs half a second, which every management
+    command and task worker would pay at start-up (the admin imports this module)."""
+    from scipy import stats
+
+    return stats
+
+
 @lru_cache(maxsize=64)
 def n_power(alpha: float, delta: float = DELTA, limit: int = 200_000) -> int:
     """Smallest m at which a tier erring at α/2 passes the test with probability ≥ ½."""
     m = np.arange(1, limit + 1)
-    k_max = stats.binom.ppf(delta, m, alpha)  # smallest k with cdf ≥ δ
-    k_max = np.where(stats.binom.cdf(k_max, m, alpha) <= delta, k_max, k_max - 1)  # largest k with cdf ≤ δ
-    power = np.where(k_max >= 0, stats.binom.cdf(k_max, m, alpha / 2), 0.0)
+    k_max = _stats().binom.ppf(delta, m, alpha)  # smallest k with cdf ≥ δ
+    k_max = np.where(_stats().binom.cdf(k_max, m, alpha) <= delta, k_max, k_max - 1)  # largest k with cdf ≤ δ
+    power = np.where(k_max >= 0, _stats().binom.cdf(k_max, m, alpha / 2), 0.0)
     hits = np.nonzero(power >= 0.5)[0]
     return int(m[hits[0]]) if hits.size else limit
 
@@ -82,13 +89,13 @@ def upper_bound(k: int, m: int, delta: float = DELTA) -> float:
         return 1.0
     if k >= m:
         return 1.0
-    return float(stats.beta.ppf(1 - delta, k + 1, m - k))
+    return float(_stats().beta.ppf(1 - delta, k + 1, m - k))
 
 
 def p_values(errors: NDArray[Any], accepted: NDArray[Any], alpha: float) -> NDArray[np.float64]:
     """P[Bin(m, α) ≤ k] per threshold; 1 where nothing is accepted."""
     m = np.asarray(accepted)
-    return np.asarray(np.where(m > 0, stats.binom.cdf(errors, np.maximum(m, 1), alpha), 1.0), dtype=np.float64)
+    return np.asarray(np.where(m > 0, _stats().binom.cdf(errors, np.maximum(m, 1), alpha), 1.0), dtype=np.float64)
 
 
 # --- Counting: runs × samples in, runs × grid out (a single suggestion is one run) ---------------------
@@ -374,7 +381,7 @@ class RiskCoverage:
         accepted are wrong."""
         m, k = self.accepted, self.errors
         some = (m > 0) & (k < m)
-        bound = np.where(some, stats.beta.ppf(1 - self.level, k + 1, np.maximum(m - k, 1)), 1.0)
+        bound = np.where(some, _stats().beta.ppf(1 - self.level, k + 1, np.maximum(m - k, 1)), 1.0)
         return np.asarray(np.where(m > 0, bound, np.nan), dtype=np.float64)
 
     @property
