@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,3 +63,31 @@ def agent_key(name: str) -> str:
     """A fresh agent key called ``name`` (the previous one of that name deleted)."""
     AgentKey.objects.filter(name=name).delete()
     return AgentKey.objects.create_key(name=name)[1]
+
+
+# An OpenVDS tool is started from a small Python of its own: a child's peak memory (ru_maxrss) never reads below
+# what its parent held when it forked, and a benchmark's process holds Django, numpy and often a cube.
+_LAUNCHER = ("import json, os, subprocess, sys, time\n"
+             "started = time.perf_counter()\n"
+             "process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+             "_, status, usage = os.wait4(process.pid, 0)\n"
+             "print(json.dumps([os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss]))")
+
+
+def run_tool(command: list[str]) -> tuple[float, float]:
+    """Seconds and peak resident memory (MB) of one run of an OpenVDS tool."""
+    output = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=True)
+    code, elapsed, peak_kb = json.loads(output.stdout)
+    if code != 0:
+        raise SystemExit(f"{Path(command[0]).name} failed with status {code}")
+    return elapsed, peak_kb / 1024
+
+
+def drop_survey(name: str) -> None:
+    """Remove the surveys of ``name`` and their volumes."""
+    from seismic import vds
+
+    for survey in Survey.objects.filter(name=name):
+        vds.close(survey.vds_url)
+        Path(survey.vds_url).unlink(missing_ok=True)
+        survey.delete()

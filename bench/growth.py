@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from typing import Any
 import numpy as np
 import segyio
 
-from bench.common import ROOT  # first: it sets Django up
+from bench.common import ROOT, drop_survey, median_ms, run_tool  # first: it sets Django up
 from seismic import services, synthetic, vds
 from seismic.models import Survey
 
@@ -141,21 +140,12 @@ def _import_one(path: str, name: str, slice_layouts: str, volume: str) -> None:
 
 
 def _import(segy: Path, name: str, *, slice_layouts: bool, volume: Path) -> dict[str, Any]:
-    _drop(name)
+    drop_survey(name)
     os.sync()  # what earlier runs wrote goes to disk now, not during this one
     output = subprocess.run([sys.executable, "-m", "bench.growth", "--import-one", str(segy), name,
                              "1" if slice_layouts else "0", str(volume)], cwd=ROOT, check=True,
                             capture_output=True, text=True)
     return json.loads(output.stdout.strip().splitlines()[-1])
-
-
-# The tool is started from a small Python of its own: a child's peak memory (ru_maxrss) never reads below what
-# its parent held when it forked (as in bench/layouts.py).
-_LAUNCHER = ("import json, os, subprocess, sys, time\n"
-             "started = time.perf_counter()\n"
-             "process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-             "_, status, usage = os.wait4(process.pid, 0)\n"
-             "print(json.dumps([os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss]))")
 
 
 def _segyimport_alone(segy: Path, volume: Path) -> tuple[float, float]:
@@ -165,33 +155,13 @@ def _segyimport_alone(segy: Path, volume: Path) -> tuple[float, float]:
     command = [vds.tool_path("SEGYImport"), "--vdsfile", str(volume), "--disable-print-text-header",
                "--sample-unit", "ms", "--header-field", "InlineNumber=189:4", "--header-field",
                "CrosslineNumber=193:4", str(segy)]
-    output = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=True)
-    code, seconds, peak_kb = json.loads(output.stdout)
-    volume.unlink(missing_ok=True)
-    if code != 0:
-        raise SystemExit(f"SEGYImport failed with status {code}")
-    return seconds, peak_kb / 1024
-
-
-def _drop(name: str) -> None:
-    for survey in Survey.objects.filter(name=name):
-        vds.close(survey.vds_url)
-        Path(survey.vds_url).unlink(missing_ok=True)
-        survey.delete()
+    try:
+        return run_tool(command)
+    finally:
+        volume.unlink(missing_ok=True)
 
 
 # --- Sections ---------------------------------------------------------------------------------------------
-
-def _median_ms(read: Callable[[], Any], runs: int, before: Callable[[], None] | None = None) -> float:
-    timings = []
-    for _ in range(runs):
-        if before is not None:
-            before()
-        started = time.perf_counter()
-        read()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
-
 
 def _requests(survey: Survey) -> dict[str, tuple[float, dict[str, tuple[float, float]]]]:
     """The middle section of each kind, and a WINDOW-trace window of it: (number, ranges) by label."""
@@ -219,9 +189,9 @@ def _sections(survey: Survey) -> dict[str, dict[str, Any]]:
             return services.section_read(survey=survey, kind=kind, number=number, ranges=ranges)
 
         shape = "x".join(map(str, read().data.shape))
-        cold = _median_ms(read, COLD_RUNS, before=lambda: vds.close(survey.vds_url))
+        cold = median_ms(read, COLD_RUNS, before=lambda: vds.close(survey.vds_url))
         read()
-        warm = _median_ms(read, WARM_RUNS)
+        warm = median_ms(read, WARM_RUNS)
         results[label] = {"cold_ms": cold, "warm_ms": warm, "shape": shape}
     vds.close(survey.vds_url)
     return results
@@ -239,8 +209,8 @@ def _segyio(segy: Path, side: int) -> dict[str, dict[str, Any]]:
         shape = "x".join(map(str, np.asarray(cold()).shape))
         with segyio.open(str(segy)) as f:
             line(f)
-            warm = _median_ms(lambda: line(f), WARM_RUNS)  # noqa: B023  (used within this iteration)
-        results[kind] = {"cold_ms": _median_ms(cold, COLD_RUNS), "warm_ms": warm, "shape": shape}
+            warm = median_ms(lambda: line(f), WARM_RUNS)  # noqa: B023  (used within this iteration)
+        results[kind] = {"cold_ms": median_ms(cold, COLD_RUNS), "warm_ms": warm, "shape": shape}
     return results
 
 
@@ -269,7 +239,7 @@ def _one_size(gigabytes: float, directory: Path) -> dict[str, Any]:
     plain_bytes = Path(survey.vds_url).stat().st_size
     print("  reading sections from the 3D bricks...", flush=True)
     sections_plain = _sections(survey)
-    _drop(name)  # its disk, before the copy with slice layouts is written
+    drop_survey(name)  # its disk, before the copy with slice layouts is written
     sliced: list[dict[str, Any]] = []
     for run in range(runs):
         print(f"  importing with slice layouts (run {run + 1} of {runs})...", flush=True)
@@ -281,7 +251,7 @@ def _one_size(gigabytes: float, directory: Path) -> dict[str, Any]:
           + " and from the SEG-Y with segyio...", flush=True)
     sections_sliced = _sections(survey)
     worst = _segyio(segy, side)
-    _drop(name)
+    drop_survey(name)
     segy.unlink()
 
     def median(values: list[float]) -> float:
@@ -355,7 +325,7 @@ def main() -> None:
             results.append(_one_size(gigabytes, directory))
     finally:
         for survey in Survey.objects.filter(name__startswith="bench growth "):
-            _drop(survey.name)
+            drop_survey(survey.name)
         shutil.rmtree(directory, ignore_errors=True)
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
                f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, Python "

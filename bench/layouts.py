@@ -27,8 +27,6 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -41,7 +39,7 @@ import segyio
 import zarr
 from django.core.management import call_command
 
-from bench.common import ROOT, SIZE  # first: it sets Django up
+from bench.common import ROOT, SIZE, drop_survey, run_tool  # first: it sets Django up
 from seismic import services, synthetic, vds
 from seismic.management.commands.make_synthetic_survey import parse_size
 from seismic.models import Survey
@@ -75,31 +73,6 @@ def _segy(shape: tuple[int, int, int]) -> Path:
     return path
 
 
-# The tool is started from a small Python of its own: a child's peak memory (ru_maxrss) never reads below what
-# its parent held when it forked, and this process holds Django, numpy and a cube.
-_LAUNCHER = ("import json, os, subprocess, sys, time\n"
-             "started = time.perf_counter()\n"
-             "process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-             "_, status, usage = os.wait4(process.pid, 0)\n"
-             "print(json.dumps([os.waitstatus_to_exitcode(status), time.perf_counter() - started, usage.ru_maxrss]))")
-
-
-def _run_tool(command: list[str]) -> tuple[float, float]:
-    """Seconds and peak resident memory (MB) of one run of an OpenVDS tool."""
-    output = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=True)
-    code, elapsed, peak_kb = json.loads(output.stdout)
-    if code != 0:
-        raise SystemExit(f"{Path(command[0]).name} failed with status {code}")
-    return elapsed, peak_kb / 1024
-
-
-def _drop_survey(name: str) -> None:
-    for survey in Survey.objects.filter(name=name):
-        vds.close(survey.vds_url)
-        Path(survey.vds_url).unlink(missing_ok=True)
-        survey.delete()
-
-
 def _imports(segy: Path) -> tuple[dict[str, Any], dict[str, Survey]]:
     """The project's import with and without slice layouts (medians of IMPORT_RUNS), and each tool alone."""
     timings: dict[str, list[float]] = {"plain": [], "slices": []}
@@ -107,7 +80,7 @@ def _imports(segy: Path) -> tuple[dict[str, Any], dict[str, Survey]]:
     for run in range(IMPORT_RUNS):
         for layout in ("plain", "slices"):
             name = f"bench layouts {layout} {SIZE}"
-            _drop_survey(name)
+            drop_survey(name)
             print(f"Importing ({layout}, run {run + 1} of {IMPORT_RUNS})...", flush=True)
             started = time.perf_counter()
             surveys[layout] = services.survey_import_segy(path=segy, name=name, slice_layouts=layout == "slices",
@@ -122,8 +95,8 @@ def _imports(segy: Path) -> tuple[dict[str, Any], dict[str, Survey]]:
     for _ in range(IMPORT_RUNS):
         for path in (plain_tool, copy_tool):
             path.unlink(missing_ok=True)
-        tools["SEGYImport"].append(_run_tool(segyimport))
-        tools["VDSCopy"].append(_run_tool(vdscopy))
+        tools["SEGYImport"].append(run_tool(segyimport))
+        tools["VDSCopy"].append(run_tool(vdscopy))
     for path in (plain_tool, copy_tool):
         path.unlink(missing_ok=True)
     result = {
@@ -340,7 +313,7 @@ def main() -> None:
     print(f"\nResults in {RESULTS.relative_to(ROOT)}")
 
     for survey_name in [s.name for s in surveys.values()]:
-        _drop_survey(survey_name)
+        drop_survey(survey_name)
     shutil.rmtree(zarrs["inline"].parent, ignore_errors=True)
 
 
