@@ -17,7 +17,9 @@ from django.urls import reverse
 
 from review import notify, services
 from review.models import Delivery, Escalation
+from seismic.models import Survey
 from vifsite import netguard
+from vifsite.errors import InputError
 
 REGISTER = reverse("api:seismic:survey-register")
 SUBMIT = reverse("api:review:interpretation-submit")
@@ -140,7 +142,8 @@ def test_a_name_resolving_to_a_public_and_a_private_address_is_refused(monkeypat
         netguard.check_callback_url("https://hooks.example.com/x")
 
 
-def test_cloud_buckets_pass_but_an_endpoint_override_is_checked_like_a_host():
+def test_cloud_buckets_pass_but_an_endpoint_override_is_checked_like_a_host(settings):
+    settings.VIFSITE_VDS_OPEN_BUCKETS = ["s3://bucket", "gs://bucket"]
     netguard.check_volume_url("s3://bucket/survey.vds")
     netguard.check_volume_url("gs://bucket/survey.vds")
     for url in ("s3://user@127.0.0.1/x", "s3://bucket/x?EndpointOverride=http://127.0.0.1:9000",
@@ -149,6 +152,26 @@ def test_cloud_buckets_pass_but_an_endpoint_override_is_checked_like_a_host():
             netguard.check_volume_url(url)
     with pytest.raises(netguard.URLRefused):
         netguard.check_volume_url("s3://bucket/x", connection="Region=eu;EndpointOverride=http://169.254.169.254")
+
+
+@pytest.mark.parametrize("url", ["s3://bucket/survey.vds", "gs://other/survey.vds", "azure://container/x",
+                                 "dms://sd/tenant/x", "s3://bucket-b/x", "s3://bucket/../bucket-b/x",
+                                 "s3://bucket/%2e%2e/bucket-b/x", "s3://bucketx"])
+def test_a_bucket_under_no_configured_store_is_refused_before_anything_opens_it(settings, url):
+    """Without a connection string OpenVDS opens a bucket with whatever credentials the site's environment
+    holds, so only the operator's prefixes are opened that way."""
+    settings.VIFSITE_VDS_OPEN_BUCKETS = ["s3://bucket"] if "bucket-b" in url or url == "s3://bucketx" else []
+    with pytest.raises(InputError) as refused:
+        netguard.check_volume_url(url)
+    assert refused.value.message == netguard.BUCKET_REFUSED
+
+
+def test_registering_a_bucket_under_no_store_is_a_400_naming_the_rule_and_writes_nothing(manager_agent):
+    before = Survey.objects.count()
+    response = manager_agent.post(REGISTER, {"url": "s3://someone-elses-bucket/f3", "name": "f3"}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"] == netguard.BUCKET_REFUSED
+    assert Survey.objects.count() == before
 
 
 def test_an_allowed_storage_host_is_opened_and_its_failures_answer_like_refusals(manager_agent, settings, ports):

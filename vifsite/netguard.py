@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 CALLBACK_REFUSED = "This URL is not allowed: callbacks must be https to a public host."
 VOLUME_REFUSED = ("The volume could not be opened: a volume URL must be reachable by the site (a cloud bucket, or "
                   "an http(s) URL of a public host or of a storage host the site allows).")
+BUCKET_REFUSED = ("The site opens volumes in object stores only under the stores its operator configured "
+                  "(VIFSITE_VDS_CONNECTION_SECRETS, or VIFSITE_VDS_OPEN_BUCKETS for buckets opened with the "
+                  "site's own credentials); this URL is under none of them.")
 DELIVERY_FAILED = "The request could not be delivered."
 
 # OpenVDS schemes whose first component names a bucket or container at the provider's own endpoint, and
@@ -170,9 +173,15 @@ def volume_store(url: str) -> tuple[str, str] | None:
     string OpenVDS opens it with, or None. The longest prefix wins; a prefix ends at a "/" ("s3://vols" holds
     "s3://vols/a", not "s3://vols-b/a"). The connection string is a secret: never show it."""
     stores: dict[str, str] = getattr(settings, "VIFSITE_VDS_CONNECTION_SECRETS", {}) if settings.configured else {}
-    for prefix in sorted(stores, key=len, reverse=True):
+    prefix = _longest_prefix(url, stores)
+    return None if prefix is None else (prefix, stores[prefix])
+
+
+def _longest_prefix(url: str, prefixes: Iterable[str]) -> str | None:
+    """The longest of ``prefixes`` holding ``url``; a prefix ends at a "/"."""
+    for prefix in sorted(prefixes, key=len, reverse=True):
         if url == prefix or url.startswith(prefix + "/"):
-            return prefix, stores[prefix]
+            return prefix
     return None
 
 
@@ -200,6 +209,12 @@ def check_volume_url(url: str, connection: str = "") -> None:
     elif parts.scheme.lower() in BUCKET_SCHEMES:
         if not _BUCKET.match(parts.netloc):
             raise _refuse(VOLUME_REFUSED, url, "not a bucket name")
+        if any(unquote(segment) in (".", "..") for segment in parts.path.split("/")) or \
+                _longest_prefix(_without_query(url), settings.VIFSITE_VDS_OPEN_BUCKETS) is None:
+            # Opened with OpenVDS's defaults, that is with whatever credentials the site's environment holds:
+            # only where the operator said so, or a key allowed to manage surveys could read any bucket they
+            # reach.
+            raise InputError(BUCKET_REFUSED)
         options += parse_qsl(parts.query, keep_blank_values=True)
     else:
         check_host_url(url, schemes=HOST_SCHEMES, allowed=allowed, message=VOLUME_REFUSED)

@@ -303,8 +303,7 @@ VIFSITE_STORAGE_HOSTS = env_list("VIFSITE_STORAGE_HOSTS", [])
 # A registered URL under a prefix is opened with its connection string: the agent sends the URL only, never a
 # connection string, and the string is never shown (not in answers, witnesses or logs; the name ends in SECRETS
 # so Django's error reports mask it). Its endpoint is the operator's choice, so it may be a private address
-# (netguard.check_volume_url); any other volume URL is checked as before. Without a prefix, s3:// URLs still
-# open at AWS with OpenVDS's defaults (credentials the AWS SDK finds itself, such as AWS_ACCESS_KEY_ID).
+# (netguard.check_volume_url); any other volume URL is checked as before.
 _VDS_STORE_PREFIX = re.compile(r"^(s3|gs|azure|azureSAS)://[A-Za-z0-9][A-Za-z0-9._-]*(/[^?#\s]*)?$")
 
 
@@ -333,6 +332,24 @@ def _vds_connection_secrets(name: str) -> dict[str, str]:
 
 
 VIFSITE_VDS_CONNECTION_SECRETS = _vds_connection_secrets("VIFSITE_VDS_CONNECTION_SECRETS")
+# Bucket URL prefixes ("s3://open-data", "gs://bucket/folder") whose volumes may be registered although no
+# connection string is configured for them: OpenVDS opens them with its defaults, that is with whatever
+# credentials the cloud SDK finds in the site's environment (AWS_ACCESS_KEY_ID, an instance role...). A bucket
+# URL under neither this nor a store above is refused, so a key allowed to manage surveys cannot make the site
+# read a bucket with the site's own credentials.
+_OPEN_BUCKET_PREFIX = re.compile(r"^(s3|gs|azure|dms)://[A-Za-z0-9][A-Za-z0-9._-]*(/[^?#\s]*)?$")
+
+
+def _vds_open_buckets(name: str) -> list[str]:
+    prefixes = [prefix.rstrip("/") for prefix in env_list(name, [])]
+    for prefix in prefixes:
+        if not _OPEN_BUCKET_PREFIX.match(prefix):
+            raise ImproperlyConfigured(f"{name}: {prefix!r} is not an s3://, gs://, azure:// or dms:// URL prefix "
+                                       "(scheme://bucket or scheme://bucket/folder)")
+    return prefixes
+
+
+VIFSITE_VDS_OPEN_BUCKETS = _vds_open_buckets("VIFSITE_VDS_OPEN_BUCKETS")
 VIFSITE_PNG_CLIP_PERCENTILE = env_float("VIFSITE_PNG_CLIP_PERCENTILE", 99.0, minimum=50.0)
 
 # --- Verifiable Intelligence Framework ----------------------------------------------------------

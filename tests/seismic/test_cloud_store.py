@@ -202,6 +202,7 @@ def test_an_endpoint_the_operator_did_not_configure_is_refused(settings, store, 
     """The same store, named by the agent instead of the operator, is the site's own network: refused with the
     one answer, before OpenVDS is asked. So is a path climbing out of a configured prefix."""
     settings.VIFSITE_VDS_CONNECTION_SECRETS = {f"{PREFIX}/synthetic": store.connection()}
+    settings.VIFSITE_VDS_OPEN_BUCKETS = [PREFIX]  # so that the endpoint override is what refuses s3://…/other
     for url in (f"http://127.0.0.1:{store.port}/{BUCKET}/synthetic",
                 f"http://localhost:{store.port}/{BUCKET}/synthetic",
                 f"s3://{BUCKET}/other?EndpointOverride={store.endpoint}",
@@ -252,6 +253,15 @@ def test_a_good_store_setting_is_read(monkeypatch):
     monkeypatch.setenv("VIFSITE_VDS_CONNECTION_SECRETS", '{"s3://vols/": "Region=eu-north-1;SecretKey=x"}')
     assert site_settings._vds_connection_secrets("VIFSITE_VDS_CONNECTION_SECRETS") == {
         "s3://vols": "Region=eu-north-1;SecretKey=x"}
+
+
+@pytest.mark.parametrize("value", ["http://10.0.0.5/vols", "s3://", "azureSAS://host/container", "vols"])
+def test_a_bad_open_bucket_setting_stops_the_site(monkeypatch, value):
+    monkeypatch.setenv("VIFSITE_VDS_OPEN_BUCKETS", f"s3://open-data,{value}")
+    with pytest.raises(ImproperlyConfigured, match="is not an s3://, gs://, azure:// or dms:// URL prefix"):
+        site_settings._vds_open_buckets("VIFSITE_VDS_OPEN_BUCKETS")
+    monkeypatch.setenv("VIFSITE_VDS_OPEN_BUCKETS", "s3://open-data/, gs://bucket/folder")
+    assert site_settings._vds_open_buckets("VIFSITE_VDS_OPEN_BUCKETS") == ["s3://open-data", "gs://bucket/folder"]
 
 
 def test_django_error_reports_hide_the_store_setting(settings):
