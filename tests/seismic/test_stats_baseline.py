@@ -8,7 +8,10 @@ or witnesses already in a ledger would stop replaying.
 Tools that correlate (compare_to_reference, the fault and channel checks) sum dot products in OpenBLAS,
 whose kernels differ by CPU class in the order of the sums: their three hashes were recorded again with the
 kernel class the site now pins (vifsite/__init__.py; first recorded with SkylakeX kernels, they differed from
-Haswell's in the last bits).
+Haswell's in the last bits). Likewise numpy runs AVX-512 code where the CPU has it, and six anomaly-detection
+hashes (five of detect_amplitude_anomalies, one bright-spot verify_feature_hypothesis) first recorded on such
+machines differed on one without: they were recorded again with numpy's AVX2 code, which the site now pins
+with the BLAS class.
 """
 
 from __future__ import annotations
