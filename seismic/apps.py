@@ -12,12 +12,20 @@ class SeismicConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
-        from seismic import services, tools
         from vifsite.vif import replay
 
-        replay.register("extract_section", services.section_extract_replay)
-        tools.register_replayers()
+        replay.register_loader(_register_replayers)
         post_spawn.connect(_sweep_imports_on_worker_start, dispatch_uid="seismic-import-sweep")
+
+
+def _register_replayers() -> None:
+    """The seismic tools' replayers, registered when a replay first needs one (importing the tools loads the
+    numerical libraries, which a command or worker that replays nothing need not wait for)."""
+    from seismic import services, tools
+    from vifsite.vif import replay
+
+    replay.register("extract_section", services.section_extract_replay)
+    tools.register_replayers()
 
 
 def _sweep_imports_on_worker_start(sender: object, proc_name: str = "", **kwargs: object) -> None:

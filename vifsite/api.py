@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from vifsite.errors import InputError
+from vifsite.vif import schema  # noqa: F401  (registers the OpenAPI auth extension before a schema is made)
 from vifsite.vif.api.serializers import SAFE_INT
 
 

@@ -65,7 +65,7 @@ ALLOWED_HOSTS = env_list("VIFSITE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[:
 CSRF_TRUSTED_ORIGINS = env_list("VIFSITE_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "vifsite.admin_apps.AdminConfig",  # the admin modules load with the URLs or the checks, not at start-up
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -7,6 +7,8 @@ from vifsite import views
 from vifsite.api import SchemaApi
 from vifsite.vif.api.views import PrometheusApi
 
+admin.autodiscover()  # here rather than at start-up (vifsite/admin_apps.py)
+
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("seismic.api.urls")),
     path("", include("vifsite.vif.api.urls")),

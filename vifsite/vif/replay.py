@@ -12,6 +12,7 @@ its model produced with the recorded seed and parameters, and we compare hashes 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,10 +29,29 @@ class ToolReplay:
 
 Replayer = Callable[[Mapping[str, Any]], ToolReplay]
 _REPLAYERS: dict[str, Replayer] = {}
+# Functions that register replayers when a replay first needs them: an app's ready() adds one instead of
+# importing its tools (numerical libraries) in every process that starts Django, commands included.
+_LOADERS: list[Callable[[], None]] = []
+_LOADING = threading.Lock()
 
 
 def register(tool_id: str, replayer: Replayer) -> None:
     _REPLAYERS[tool_id] = replayer
+
+
+def register_loader(loader: Callable[[], None]) -> None:
+    """Call ``loader`` (which calls ``register``) before the first replay looks a tool up."""
+    if loader not in _LOADERS:
+        _LOADERS.append(loader)
+
+
+def replayer_of(tool_id: str) -> Replayer | None:
+    if _LOADERS:
+        with _LOADING:  # another thread's first replay waits until the loaders have run, not one of them
+            while _LOADERS:
+                _LOADERS[0]()
+                _LOADERS.pop(0)
+    return _REPLAYERS.get(tool_id)
 
 
 def _differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -41,7 +61,7 @@ def _differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> lis
 
 def replay_tool(witness: Witness, *, runs: int = 1) -> dict[str, Any]:
     tool_id = witness.tool_ids[0] if witness.tool_ids else ""
-    replayer = _REPLAYERS.get(tool_id)
+    replayer = replayer_of(tool_id)
     if replayer is None:
         raise InputError(f"Tool {tool_id!r} has no replayer.")
     if witness.retired_at is not None:

@@ -1,4 +1,4 @@
-"""How the OpenAPI schema describes agent authentication (loaded by the app's ready())."""
+"""How the OpenAPI schema describes agent authentication (loaded with the schema view, vifsite.api)."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
