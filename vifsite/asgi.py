@@ -12,9 +12,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from review.routing import websocket_urlpatterns  # noqa: E402
 from vifsite.limits import ConcurrencyLimit, RequestSizeLimit  # noqa: E402
+
+# The URLs (and with them the views, the admin and the numerical libraries) load now, while the server starts,
+# not in the first request each web process answers.
+get_resolver().url_patterns  # noqa: B018
 
 application = ProtocolTypeRouter(
     {
