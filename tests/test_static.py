@@ -77,3 +77,38 @@ def test_a_page_renders_without_collectstatic(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "vifsite.storage.StaticStorage"}}
     url = engines["django"].from_string("{% load static %}{% static 'js/section_plot.js' %}").render({})
     assert url == "/static/js/section_plot.js"
+
+
+def test_the_wsgi_path_serves_the_same_files(collected):
+    """Under WSGI (the test client, vifsite/wsgi.py) the same files come with the same headers."""
+    from django.test import Client
+
+    url = engines["django"].from_string("{% load static %}{% static 'js/section_plot.js' %}").render({})
+    source = (settings.BASE_DIR / "static" / "js" / "section_plot.js").read_bytes()
+    plain = Client().get(url)
+    assert plain.status_code == 200 and f"max-age={YEAR}" in plain["Cache-Control"]
+    assert b"".join(plain) == source
+    zipped = Client().get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped["Content-Encoding"] == "gzip" and gzip.decompress(b"".join(zipped)) == source
+    assert Client().get("/static/js/no-such-file.js").status_code == 404
+
+
+def test_under_wsgi_only_static_files_take_the_event_loop_hop(collected, monkeypatch, client, django_user_model):
+    """servestatic is async-only; a sync chain that wrapped it for every request ran each one through an event
+    loop in a new thread. Only a static file may start a thread now."""
+    import threading
+
+    started = []
+    real_start = threading.Thread.start
+
+    def start(thread):
+        started.append(thread.name)
+        return real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    client.force_login(django_user_model.objects.create_user("viewer", password="pw-viewer-12345"))
+    assert client.get("/").status_code == 200
+    assert client.get("/accounts/login/").status_code in (200, 302)
+    assert started == []
+    assert client.get("/static/js/section_plot.js").status_code == 200
+    assert started  # the hop to servestatic's async code

@@ -85,9 +85,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # async-only: serves static files without taking the chain off the event loop (every entry here is
-    # async-capable, tests/test_site.py checks, so Django never adapts the chain to sync per request)
-    "servestatic.middleware.ServeStaticMiddleware",
+    # servestatic's: static files served without taking the chain off the event loop (every entry here is
+    # async-capable, tests/test_static.py checks, so Django never adapts the chain to sync per request), and
+    # under WSGI without an event-loop thread for every request that is not a static file
+    "vifsite.staticfiles.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
