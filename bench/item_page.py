@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import results
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("VIFSITE_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -134,18 +136,22 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=10)
 
-    def report(name: str, runs: list[dict]) -> None:
+    def report(name: str, runs: list[dict]) -> dict[str, float]:
         kb = statistics.median(r["bytes"] for r in runs) / 1000
         ms = statistics.median(r["ready"] for r in runs)
         biggest = ", ".join(f"{n} {b / 1000:.0f} kB" for n, b in runs[-1]["biggest"] if b)
         print(f"item page, {name}: {kb:.0f} kB transferred, section plot drawn {ms:.0f} ms after navigation "
               f"(medians of {len(runs)}; largest: {biggest})")
+        return {"kilobytes": kb, "plot_drawn_ms": ms}
 
-    report("first visit (empty cache)", first)
-    report("later visit (cache kept)", later)
+    measured: dict[str, object] = {"runs": RUNS, "first_visit": report("first visit (empty cache)", first),
+                                   "later_visit": report("later visit (cache kept)", later)}
     for kind, runs in decisions.items():
-        print(f"item page, {kind} by keyboard: {runs[0][0]} keys, {statistics.median(t for _, t in runs):.2f} s from "
+        seconds = statistics.median(t for _, t in runs)
+        print(f"item page, {kind} by keyboard: {runs[0][0]} keys, {seconds:.2f} s from "
               f"opening the item to the decision recorded and the next page shown (median of {len(runs)})")
+        measured[f"{kind}_by_keyboard"] = {"keys": runs[0][0], "seconds": seconds}
+    results.write("item_page", measured)
 
 
 if __name__ == "__main__":
