@@ -5,7 +5,8 @@ Synthetic SEG-Y files of about 0.3, 2 and 8 GB (BENCH_GROWTH_SIZES, in GB, defau
 of traces at a time (memory bounded whatever the size), into a temporary directory under the system's that is
 removed at the end, volumes included. For each size:
 
-  - import: ``survey_import_segy`` without slice layouts, and SEGYImport alone on the same file, in turn, then
+  - import: ``survey_import_segy`` without slice layouts, the whole ``manage.py import_segy`` command (Python's
+    and Django's start-up included), and SEGYImport alone on the same file, in turn, then
     with slice layouts (SEGYImport, then VDSCopy); each import in a process of its own (its time from the call,
     after Django's start-up; its peak resident memory, and SEGYImport's); seconds, seconds per GB of SEG-Y, and
     the ratio to SEGYImport alone;
@@ -148,6 +149,19 @@ def _import(segy: Path, name: str, *, slice_layouts: bool, volume: Path) -> dict
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def _command(segy: Path, name: str) -> float:
+    """Seconds of the whole ``manage.py import_segy`` command, from starting Python to its exit, as an operator
+    runs it (without slice layouts, as SEGYImport alone is run)."""
+    drop_survey(name)
+    os.sync()
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "manage.py", "import_segy", str(segy), "--name", name, "--no-slice-layouts"],
+                   cwd=ROOT, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+    drop_survey(name)
+    return seconds
+
+
 def _segyimport_alone(segy: Path, volume: Path) -> tuple[float, float]:
     """Seconds and peak memory (MB) of SEGYImport alone, with the options of the project's import."""
     volume.unlink(missing_ok=True)
@@ -227,12 +241,15 @@ def _one_size(gigabytes: float, directory: Path) -> dict[str, Any]:
     runs = import_runs(gigabytes)
     plain: list[dict[str, Any]] = []
     tool: list[tuple[float, float]] = []
+    command: list[float] = []
     name = f"bench growth {side}"
     for run in range(runs):
-        print(f"  importing without slice layouts, and SEGYImport alone (run {run + 1} of {runs})...", flush=True)
+        print(f"  importing without slice layouts, by the command, and SEGYImport alone (run {run + 1} of {runs})...",
+              flush=True)
         if run % 2:  # taking turns at going first
             tool.append(_segyimport_alone(segy, directory / "tool.vds"))
         plain.append(_import(segy, name, slice_layouts=False, volume=directory / "plain.vds"))
+        command.append(_command(segy, f"{name} command"))
         if not run % 2:
             tool.append(_segyimport_alone(segy, directory / "tool.vds"))
     survey = Survey.objects.get(pk=plain[-1]["survey"])
@@ -262,6 +279,7 @@ def _one_size(gigabytes: float, directory: Path) -> dict[str, Any]:
         "target_gb": gigabytes, "shape": [side, side, SAMPLES], "segy_gb": segy_gb, "write_s": write_s, "runs": runs,
         "import_s": median([r["seconds"] for r in plain]), "segyimport_s": tool_s,
         "ratio": median([r["seconds"] / t for r, (t, _) in zip(plain, tool, strict=True)]),
+        "command_s": median(command), "command_ratio": median([c / t for c, (t, _) in zip(command, tool, strict=True)]),
         "import_slices_s": median([r["seconds"] for r in sliced]), "slice_layouts": has_slices,
         "peak_rss_mb": max(r["peak_rss_mb"] for r in plain + sliced),
         "base_rss_mb": max(r["base_rss_mb"] for r in plain + sliced),
@@ -273,17 +291,19 @@ def _one_size(gigabytes: float, directory: Path) -> dict[str, Any]:
 
 def _print(results: list[dict[str, Any]], machine: str) -> None:
     print(f"\nGrowth: synthetic square surveys of {SAMPLES} float32 samples a trace. {machine}")
-    print("\nImport (medians of the runs shown; each import in its own process, timed from the call; SEGYImport alone "
-          "on the same file, in turn with it)")
+    print("\nImport (medians of the runs shown; each import in its own process, timed from the call; 'command': the "
+          "whole manage.py import_segy, from starting Python to its exit; SEGYImport alone on the same file, in turn "
+          "with them; goal for the command: within 1.3x of SEGYImport alone)")
     header = (f"{'SEG-Y':>8} {'grid':>14} {'runs':>4} | {'import s':>8} {'s/GB':>6} {'SEGYImport s':>12} "
-              f"{'ratio':>6} | {'with slices s':>13} {'s/GB':>6} | {'VDS xSEG-Y':>10} {'slices xSEG-Y':>13} | "
-              f"{'peak MB (at start)':>18} {'SEGYImport MB':>13}")
+              f"{'ratio':>6} | {'command s':>9} {'ratio':>6} | {'with slices s':>13} {'s/GB':>6} | "
+              f"{'VDS xSEG-Y':>10} {'slices xSEG-Y':>13} | {'peak MB (at start)':>18} {'SEGYImport MB':>13}")
     print(header)
     print("-" * len(header))
     for r in results:
         gb = r["segy_gb"]
         print(f"{gb:6.2f}GB {'x'.join(map(str, r['shape'])):>14} {r['runs']:4d} | {r['import_s']:8.2f} "
               f"{r['import_s'] / gb:6.2f} {r['segyimport_s']:12.2f} {r['ratio']:6.2f} | "
+              f"{r['command_s']:9.2f} {r['command_ratio']:6.2f} | "
               f"{r['import_slices_s']:13.2f} {r['import_slices_s'] / gb:6.2f} | "
               f"{r['storage_gb']['plain'] / gb:10.2f} "
               f"{(r['storage_gb']['slices'] / gb) if r['slice_layouts'] else float('nan'):13.2f} | "
