@@ -40,8 +40,9 @@ if _coretype:
 
 # numpy picks, when it loads, the widest SIMD code of its ufuncs, sorts and reductions the CPU runs (AVX2 and
 # FMA, "X86_V3", or AVX-512, "X86_V4" and newer), and those variants do not all give the same last bits: six
-# anomaly-detection witnesses written on machines with AVX-512 gave other hashes on one without. Where the BLAS class is pinned, numpy's code is pinned to
-# the same level, unless the operator chose numpy's features themselves (NPY_ENABLE/DISABLE_CPU_FEATURES).
+# anomaly-detection witnesses written on machines with AVX-512 gave other hashes on one without. Where the BLAS
+# class is pinned, numpy's code is pinned to the same level, unless the operator chose numpy's features
+# themselves (NPY_ENABLE_CPU_FEATURES or NPY_DISABLE_CPU_FEATURES).
 NUMPY_DISABLED_FEATURES = "X86_V4 AVX512_ICL AVX512_SPR"
 
 
