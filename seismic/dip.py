@@ -24,7 +24,8 @@ def dip_field(section: np.ndarray, live: np.ndarray) -> np.ndarray:
     scaled to its largest amplitude: a dip needs no more, and it halves the memory traffic."""
     data = np.asarray(section)
     traces, samples = data.shape
-    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    # The largest |amplitude|, without an array of them: NaN if there is one, as np.max(np.abs(data)).
+    peak = float(np.maximum(data.max(), -data.min())) if data.size else 0.0
     if traces < 5 or samples < 5 or not np.isfinite(peak) or peak == 0.0:
         return np.zeros(data.shape, dtype=np.float32)
     scaled = np.empty(data.shape, dtype=np.float32)
@@ -33,13 +34,13 @@ def dip_field(section: np.ndarray, live: np.ndarray) -> np.ndarray:
     # would take the gradient along the samples, where the wavelet's frequency is highest, for up to a
     # quarter too small and the dip for as much too steep; five leave a few per cent. The first and last
     # two traces and samples have none and add nothing.
-    across = np.zeros_like(scaled)
+    across = _zero_edges(np.empty_like(scaled))
     inner = (slice(2, -2), slice(2, -2))
     np.subtract(scaled[3:-1, 2:-2], scaled[1:-3, 2:-2], out=across[inner])
     across[inner] *= 8.0
     across[inner] -= scaled[4:, 2:-2]
     across[inner] += scaled[:-4, 2:-2]
-    along = np.zeros_like(scaled)
+    along = _zero_edges(np.empty_like(scaled))
     np.subtract(scaled[2:-2, 3:-1], scaled[2:-2, 1:-3], out=along[inner])
     along[inner] *= 8.0
     along[inner] -= scaled[2:-2, 4:]
@@ -62,6 +63,15 @@ def dip_field(section: np.ndarray, live: np.ndarray) -> np.ndarray:
     np.divide(cross, power, out=cross)
     np.negative(cross, out=cross)
     return np.clip(cross, -MAX_DIP, MAX_DIP, out=cross)
+
+
+def _zero_edges(array: np.ndarray) -> np.ndarray:
+    """``array`` with its first and last two rows and columns set to zero (the rest is written after)."""
+    array[:2] = 0.0
+    array[-2:] = 0.0
+    array[:, :2] = 0.0
+    array[:, -2:] = 0.0
+    return array
 
 
 def horizon_times(dip: np.ndarray) -> np.ndarray:
@@ -95,8 +105,9 @@ def horizon_times(dip: np.ndarray) -> np.ndarray:
     for trace in (*range(middle + 1, traces), *range(middle - 1, -1, -1)):
         nearer = times[trace - 1] if trace > middle else times[trace + 1]
         below = times[trace]
-        nearer.take(lower[trace], out=below)
-        nearer[1:].take(lower[trace], out=above)  # the sample after each
+        # "clip" only because an output array with "raise" is buffered: every index is inside already.
+        nearer.take(lower[trace], out=below, mode="clip")
+        nearer[1:].take(lower[trace], out=above, mode="clip")  # the sample after each
         above -= below
         above *= fraction[trace]
         below += above
@@ -143,19 +154,39 @@ def steered_median(values: np.ndarray, times: np.ndarray, width: int, tolerance:
         smooth[gappy] = np.interp(grid, grid[reached], smooth[gappy, reached]) if reached.any() else 0.0
     # Between two of those traces, linearly. The grid is whole horizon times from ``first``, so a time's
     # place on it is its integer part; a block of traces at a time stays in the processor's caches.
+    # Each step writes into buffers made once, in the arithmetic's order: where = clip(t − first), its integer
+    # part, the fraction; low + fraction·(high − low) on either thinned trace; near + weight·(far − near).
     out = np.empty(values.shape, dtype=np.float64)
+    where = np.empty((step, samples), dtype=np.float64)
+    index = np.empty((step, samples), dtype=np.intp)
+    after = np.empty((step, samples), dtype=np.intp)
+    near, far, low = (np.empty((step, samples), dtype=np.float64) for _ in range(3))
     for row in range(thin.size):
         rows = slice(int(thin[row]), min(traces, int(thin[row]) + step))
-        where = np.clip(times[rows] - first, 0, grid.size - 2)
-        index = where.astype(np.intp)
-        where -= index
-        low = smooth[row].take(index)
-        near = low + where * (smooth[row].take(index + 1) - low)
+        count = rows.stop - rows.start
+        w, i, j, n, f, lo = where[:count], index[:count], after[:count], near[:count], far[:count], low[:count]
+        np.subtract(times[rows], first, out=w)
+        np.clip(w, 0, grid.size - 2, out=w)
+        np.copyto(i, w, casting="unsafe")  # as astype: toward zero, and nothing here is negative
+        np.subtract(w, i, out=w)
+        np.add(i, 1, out=j)
+        _between(smooth[row], i, j, w, lo, out=n)
         if row + 1 == thin.size:
-            out[rows] = near
+            out[rows] = n
             continue
-        low = smooth[row + 1].take(index)
-        far = low + where * (smooth[row + 1].take(index + 1) - low)
+        _between(smooth[row + 1], i, j, w, lo, out=f)
         weight = (np.arange(rows.start, rows.stop) / step - row)[:, None]
-        out[rows] = near + weight * (far - near)
+        np.subtract(f, n, out=f)
+        np.multiply(weight, f, out=f)
+        np.add(n, f, out=out[rows])
     return out
+
+
+def _between(line: np.ndarray, index: np.ndarray, after: np.ndarray, fraction: np.ndarray, low: np.ndarray, *,
+             out: np.ndarray) -> None:
+    """low + fraction · (high − low) of ``line`` at ``index`` and ``after`` (= index + 1, all inside it)."""
+    line.take(index, out=low, mode="clip")  # "clip": with "raise", an output array is buffered
+    line.take(after, out=out, mode="clip")
+    np.subtract(out, low, out=out)
+    np.multiply(fraction, out, out=out)
+    np.add(low, out, out=out)

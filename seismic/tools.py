@@ -6,10 +6,12 @@ survey, so the same function replays it (``replay.register`` in apps.py).
 Where a method was improved, the witness names the one it used, so an older witness replays with the
 method it was made by. Every tool whose answer rests on the anomaly detector on a vertical section records
 ``background`` (``detection.BACKGROUNDS``: ``"dip_steered"`` now); every one that can check a flat spot
-records ``flat_spot_method`` (``verification.FLAT_SPOT_METHODS``: 2 now). A witness that names none was
-recorded before there was a choice and replays with ``"lateral"`` and method 1 (``_methods``):
-detect_amplitude_anomalies (background), verify_feature_hypothesis (background for a bright spot or a flat
-spot, flat_spot_method for a flat spot), audit_interpretation and validate_structured_analysis (both)."""
+records ``flat_spot_method`` (``verification.FLAT_SPOT_METHODS``: 2 now); every one that can run the detector
+on a timeslice records ``envelope`` (``detection.ENVELOPES``: ``"fir"`` now). A witness that names none was
+recorded before there was a choice and replays with ``"lateral"``, method 1 and ``"fft"`` (``_methods``):
+detect_amplitude_anomalies (background, envelope), verify_feature_hypothesis (background for a bright spot or
+a flat spot, flat_spot_method for a flat spot), audit_interpretation and validate_structured_analysis (all
+three)."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from vifsite.vif import services as vif_services
 
 Ranges = Mapping[str, tuple[float | None, float | None]]
 MAX_PAGE = 50
+TIMESLICE_TOLERANCE = 6  # a timeslice's amplitude is the strongest envelope within this many samples of it
 
 
 def _finite(value: Any) -> Any:
@@ -55,16 +58,19 @@ def _ranges_from(param: Mapping[str, list[float | None]] | None) -> dict[str, tu
     return {axis: (bounds[0], bounds[1]) for axis, bounds in (param or {}).items()}
 
 
-def _methods(p: Mapping[str, Any]) -> tuple[str, int]:
-    """The anomaly background and the flat-spot method a witness's parameters name: those it was computed
-    with. One that names none was recorded before there was a choice, and was computed with the first."""
+def _methods(p: Mapping[str, Any]) -> tuple[str, int, str]:
+    """The anomaly background, the flat-spot method and the timeslice envelope a witness's parameters name:
+    those it was computed with. One that names none was recorded before there was a choice, and was computed
+    with the first."""
     return (p.get("background", detection.UNNAMED_BACKGROUND),
-            p.get("flat_spot_method", verification.UNNAMED_FLAT_SPOT_METHOD))
+            p.get("flat_spot_method", verification.UNNAMED_FLAT_SPOT_METHOD),
+            p.get("envelope", detection.UNNAMED_ENVELOPE))
 
 
 # What a new witness names (see the module's docstring).
 CURRENT_METHODS: dict[str, Any] = {"background": detection.DEFAULT_BACKGROUND,
-                                   "flat_spot_method": verification.FLAT_SPOT_METHOD}
+                                   "flat_spot_method": verification.FLAT_SPOT_METHOD,
+                                   "envelope": detection.ENVELOPE}
 
 
 def _result_hash(result: Mapping[str, Any]) -> str:
@@ -187,8 +193,10 @@ def claim_validate(*, survey_id: int, section_type: str, section_number: float, 
 
 # --- detect_amplitude_anomalies -----------------------------------------------------------------
 
-def _timeslice_amplitude(survey: Survey, section: Section) -> np.ndarray:
-    """The amplitude the anomaly detector takes on a timeslice: the envelope within ±6 samples of it."""
+def _timeslice_amplitude(survey: Survey, section: Section,
+                         envelope: str = detection.UNNAMED_ENVELOPE) -> np.ndarray:
+    """The amplitude the anomaly detector takes on a timeslice: the envelope within ±6 samples of it, by the
+    envelope method ``envelope`` (``detection.ENVELOPES``)."""
     geometry = survey.geometry()
     index = geometry.sample.index_of(section.number)
     if index is None:  # section_read accepted it, so it is on the grid
@@ -198,15 +206,16 @@ def _timeslice_amplitude(survey: Survey, section: Section) -> np.ndarray:
     if origin[0] is None or origin[1] is None:  # section_read cut the section on the grid
         raise InputError(f"Timeslice {section.number:g} is not on the survey's trace grid.")
     rows, columns = section.data.shape
-    slab, centre = _slab(survey, index, 16, (origin[0], origin[1]), (rows, columns))
-    return detection.slab_envelope(slab, centre, 6)
+    slab, centre = _slab(survey, index, detection.slab_half(envelope, TIMESLICE_TOLERANCE), (origin[0], origin[1]),
+                         (rows, columns))
+    return detection.timeslice_envelope(slab, centre, TIMESLICE_TOLERANCE, envelope=envelope)
 
 
 def section_anomalies(survey: Survey, section: Section) -> list[detection.Cluster]:
     """A section's anomalies as detect_amplitude_anomalies finds them with its defaults (the dip-steered
-    background; the envelope within ±6 samples of a timeslice), for display, not witnessed: the reviewer's
-    section plot shows what the tool reports."""
-    amplitude = None if section.vertical else _timeslice_amplitude(survey, section)
+    background; the envelope within ±6 samples of a timeslice, by the current method), for display, not
+    witnessed: the reviewer's section plot shows what the tool reports."""
+    amplitude = None if section.vertical else _timeslice_amplitude(survey, section, detection.ENVELOPE)
     clusters, _ = detection.detect(section.data, section.live, vertical=section.vertical, amplitude=amplitude,
                                    background=detection.DEFAULT_BACKGROUND)
     return clusters
@@ -217,14 +226,18 @@ def _anomalies(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
                            ranges=_ranges_from(p["ranges"]))
     amplitude = None
     notes = list(section.notes)
+    # A witness recorded before the tool named its methods was made by the lateral background and, on a
+    # timeslice, the FFT envelope, and replays with them.
+    background, _, envelope = _methods(p)
     if not section.vertical:
-        amplitude = _timeslice_amplitude(survey, section)
+        amplitude = _timeslice_amplitude(survey, section, envelope)
         notes.append("On a timeslice the amplitude is the envelope within ±6 samples of the slice; a slice cuts "
                      "dipping reflectors obliquely, so confirm an anomaly on an inline and a crossline.")
-    # A witness recorded before the tool named its background was made by the lateral one, and replays with it.
     clusters, info = detection.detect(section.data, section.live, vertical=section.vertical,
                                       threshold_std=p["threshold_std"], min_cluster_size=p["min_cluster_size"],
-                                      method=p["method"], amplitude=amplitude, background=_methods(p)[0])
+                                      method=p["method"], amplitude=amplitude, background=background)
+    if not section.vertical and envelope != detection.UNNAMED_ENVELOPE:
+        info["envelope"] = envelope  # the FFT envelope's answers stay as they were recorded, without this key
     a, b = section.axes
     fixed = FIXED_AXIS[section.kind]
     anomalies = []
@@ -262,7 +275,8 @@ def anomalies_detect(*, survey_id: int, section_type: str, section_number: float
     return run("detect_amplitude_anomalies", {
         "survey_id": survey_id, "section_type": section_type, "section_number": section_number,
         "ranges": _ranges_param(ranges), "threshold_std": threshold_std, "min_cluster_size": min_cluster_size,
-        "method": method, "offset": offset, "limit": limit, "background": background}, principal=principal)
+        "method": method, "offset": offset, "limit": limit, "background": background,
+        "envelope": CURRENT_METHODS["envelope"]}, principal=principal)
 
 
 # --- verify_feature_hypothesis ------------------------------------------------------------------
@@ -308,7 +322,7 @@ def _hypothesis(survey: Survey, p: Mapping[str, Any], reads: dict[Any, Any] | No
         survey=survey, kind="crossline", number=p["crossline"]))
     # A witness recorded before the tool named its methods was made by the lateral background and flat-spot
     # method 1, and replays with them; so do the audit's feature checks in an audit witness that names none.
-    background, flat_spot_method = _methods(p)
+    background, flat_spot_method, _ = _methods(p)
     result = verification.verify(
         cube, live, (i - lo[0], x - lo[1], s - lo[2]), feature=p["feature_type"],
         inline_section=inline_section.data if inline_section else None,
@@ -485,8 +499,8 @@ def _audit(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
     from seismic.models import Extraction
 
     # An audit witness recorded before it named its methods checked features with the lateral background and
-    # flat-spot method 1, and replays with them.
-    background, flat_spot_method = _methods(p)
+    # flat-spot method 1, and found a timeslice's anomalies with the FFT envelope, and replays with them.
+    background, flat_spot_method, envelope = _methods(p)
     geometry = survey.geometry()
     extractions = [{"id": e.pk, "kind": e.kind, "number": e.number, "ranges": e.ranges, "statistics": e.statistics}
                    for e in Extraction.objects.filter(pk__in=p["extraction_ids"]).order_by("pk")]
@@ -496,7 +510,7 @@ def _audit(survey: Survey, p: Mapping[str, Any]) -> dict[str, Any]:
         sample=audit_rules.Axis(geometry.sample.first, geometry.sample.last, geometry.sample.step),
         domain=survey.domain, sample_unit=survey.sample_unit, extractions=extractions,
         feature_check=_feature_checker(survey, background=background, flat_spot_method=flat_spot_method),
-        **_audit_data(survey, background=background))
+        **_audit_data(survey, background=background, envelope=envelope))
     return {"extraction_ids": p["extraction_ids"], **audit_rules.audit(p["text"], context)}
 
 
@@ -592,10 +606,11 @@ COMPUTE["validate_structured_analysis"] = _structured
 
 # --- Data for the audit's comparisons -----------------------------------------------------------
 
-def _audit_data(survey: Survey, *, background: str = detection.UNNAMED_BACKGROUND) -> dict[str, Any]:
+def _audit_data(survey: Survey, *, background: str = detection.UNNAMED_BACKGROUND,
+                envelope: str = detection.UNNAMED_ENVELOPE) -> dict[str, Any]:
     """A cited extraction's samples (trends, the largest sample) and its anomalies as the
-    detect_amplitude_anomalies tool finds them with ``background`` (the strongest anomaly), read once per
-    audit."""
+    detect_amplitude_anomalies tool finds them with ``background`` and, on a timeslice, ``envelope`` (the
+    strongest anomaly), read once per audit."""
     from seismic.comparisons import Anomaly, SectionData
 
     sections: dict[int, SectionData | None] = {}
@@ -623,7 +638,7 @@ def _audit_data(survey: Survey, *, background: str = detection.UNNAMED_BACKGROUN
                     "section_type": extraction["kind"], "section_number": extraction["number"],
                     "ranges": extraction.get("ranges"), "threshold_std": detection.DEFAULT_THRESHOLD,
                     "min_cluster_size": detection.DEFAULT_MIN_CLUSTER, "method": "mad", "offset": 0,
-                    "limit": MAX_PAGE, "background": background})
+                    "limit": MAX_PAGE, "background": background, "envelope": envelope})
             except InputError:
                 found[key] = None
             else:

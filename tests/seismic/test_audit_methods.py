@@ -2,9 +2,10 @@
 name them in their witnesses, and replay older witnesses with the methods those were made by.
 
 A new audit_interpretation or validate_structured_analysis witness names ``background`` ("dip_steered":
-the anomaly detector behind the bright-spot check and the strongest-anomaly comparison) and
-``flat_spot_method`` (2: the flat reflection itself, as verify_feature_hypothesis checks it). One that names
-neither was recorded before and replays, bit for bit, with the lateral background and flat-spot method 1.
+the anomaly detector behind the bright-spot check and the strongest-anomaly comparison),
+``flat_spot_method`` (2: the flat reflection itself, as verify_feature_hypothesis checks it) and
+``envelope`` ("fir": a cited timeslice's envelope for its anomalies). One that names none was recorded
+before and replays, bit for bit, with the lateral background, flat-spot method 1 and the FFT envelope.
 The two differ where it matters: at the top of a bright spot with no flat spot under it, the first
 flat-spot method confirms a claimed flat spot and the second does not."""
 
@@ -66,8 +67,13 @@ def _hash(tool_id: str, survey, parameters: dict) -> str:
     return tools._result_hash(tools._finite(tools.COMPUTE[tool_id](survey, parameters)))
 
 
-OLD = {"background": "lateral", "flat_spot_method": 1}
-NEW = {"background": "dip_steered", "flat_spot_method": 2}
+OLD = {"background": "lateral", "flat_spot_method": 1, "envelope": "fft"}
+NEW = {"background": "dip_steered", "flat_spot_method": 2, "envelope": "fir"}
+
+
+def _checking(methods: dict) -> dict:
+    """The methods the feature checker takes (a cited timeslice's envelope is not one)."""
+    return {name: methods[name] for name in ("background", "flat_spot_method")}
 
 
 def test_a_new_audit_names_its_methods_replays_and_does_not_take_a_bright_spot_for_a_flat_spot(synthetic_survey):
@@ -76,6 +82,7 @@ def test_a_new_audit_names_its_methods_replays_and_does_not_take_a_bright_spot_f
     parameters = result["provenance"]["parameters"]
     assert parameters["background"] == detection.DEFAULT_BACKGROUND == NEW["background"]
     assert parameters["flat_spot_method"] == verification.FLAT_SPOT_METHOD == NEW["flat_spot_method"]
+    assert parameters["envelope"] == detection.ENVELOPE == NEW["envelope"]
     witness = _replays(result)
     [finding] = _fabrications(result)
     assert finding["severity"] == "CRITICAL" and finding["evidence"]["feature"] == "flat_spot"
@@ -127,14 +134,15 @@ def test_the_audit_confirms_a_flat_spot_claimed_on_the_flat_reflection_and_not_o
 def test_a_flat_spot_claimed_without_a_time_is_looked_for_along_the_whole_trace(flat_spot_survey):
     flat = next(f for f in flat_spot_survey.ground_truth["features"] if f["kind"] == "flat_spot")
     il, xl = round(flat["center"]["inline"]), round(flat["center"]["crossline"])
-    check = tools._feature_checker(flat_spot_survey, **NEW)
+    check = tools._feature_checker(flat_spot_survey, **_checking(NEW))
     supported, evidence = check("flat_spot", {"inline": il, "crossline": xl})
     # The second method reaches 2 samples from a point: the points tried are 5 samples apart, and the best
     # is on the flat reflection.
     assert supported and abs(evidence["at_sample"] - flat["time_ms"]) <= 2 * 4
     geometry = flat_spot_survey.geometry()
     assert evidence["positions_checked"] == len(range(10, geometry.sample.count - 10, 5))
-    _, old_evidence = tools._feature_checker(flat_spot_survey, **OLD)("flat_spot", {"inline": il, "crossline": xl})
+    _, old_evidence = tools._feature_checker(flat_spot_survey, **_checking(OLD))("flat_spot",
+                                                                                {"inline": il, "crossline": xl})
     assert old_evidence["positions_checked"] == len(range(10, geometry.sample.count - 10, 10))
 
 

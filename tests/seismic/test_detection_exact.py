@@ -84,3 +84,44 @@ def test_a_timeslice_detection_on_a_real_synthetic_volume_finds_the_bright_spot_
     old = detection.detect(volume[:, :, k], live, vertical=False, amplitude=_whole_slab_envelope(slab, centre, 6))
     assert new == old
     assert new[0], "the planted bright spot is found"
+
+
+@pytest.mark.parametrize("samples", [1, 2, 5, 90, 100, 311, 1000, 1501])
+def test_the_analytic_signal_of_padded_traces_is_hilberts_bit_for_bit(samples):
+    """The dip-steered background's envelope pads each trace with zeros: the real FFT's spectrum of the padded
+    traces is the full FFT's, and so is the analytic signal, to the last bit, for any padding."""
+    from scipy import fft
+
+    rng = np.random.default_rng(samples)
+    x = rng.normal(size=(6, samples)) * 1000.0
+    x[1] = 0.0
+    x[2, ::3] = -0.0
+    for length in {samples, samples + 1, fft.next_fast_len(samples + detection.ENVELOPE_PAD), 2 * samples + 7}:
+        assert detection.analytic_signal(x, length).tobytes() == signal.hilbert(x, N=length, axis=1).tobytes()
+    assert detection.analytic_signal(x).tobytes() == signal.hilbert(x, axis=1).tobytes()
+
+
+@pytest.mark.parametrize("samples", [90, 500, 1000])
+def test_the_envelopes_of_a_vertical_section_are_hilberts(volume, samples):
+    """Both vertical envelopes (the lateral background's, and the dip-steered one's of padded traces) as
+    ``signal.hilbert`` gave them, block by block."""
+    from scipy import fft
+
+    rng = np.random.default_rng(samples)
+    section = volume[150].astype(np.float64) if samples == 90 else rng.normal(size=(300, samples)) * 500.0
+    assert detection.envelope(section, vertical=True).tobytes() == np.abs(signal.hilbert(section, axis=1)).tobytes()
+    length = fft.next_fast_len(samples + detection.ENVELOPE_PAD)
+    padded = np.abs(signal.hilbert(section, N=length, axis=1)[:, :samples])
+    assert detection.padded_envelope(section).tobytes() == padded.tobytes()
+    assert detection.padded_envelope(section.astype(np.float32)).tobytes() == np.abs(signal.hilbert(
+        section.astype(np.float32).astype(np.float64), N=length, axis=1)[:, :samples]).tobytes()
+
+
+@pytest.mark.parametrize("block", [1, 7, 1000, 1 << 20])
+def test_the_interpolation_back_is_map_coordinates_in_any_blocks(monkeypatch, block):
+    monkeypatch.setattr(detection, "INTERPOLATION_BLOCK", block)
+    rng = np.random.default_rng(block)
+    thin = rng.normal(size=(31, 31))
+    rows, columns = np.arange(1000) / 33, np.arange(997) / 33
+    expected = ndimage.map_coordinates(thin, np.meshgrid(rows, columns, indexing="ij"), order=1, mode="nearest")
+    assert detection._interpolate_back(thin, (rows, columns)).tobytes() == expected.tobytes()
