@@ -5,7 +5,9 @@ Medians of repeated runs of:
       Ed25519 signature, chain-head lock, insert, gate event), against a bare ``bulk_create`` of one
       equivalent pre-built row;
   (b) recording a batch of 100 in one transaction, against a bare ``bulk_create`` of 100 rows;
-  (c) ``verify_ledger``'s check of every entry (entries per second);
+  (c) ``verify_ledger``'s check of every entry (entries per second; goal at least VERIFY_GOAL), on the ledger (a)
+      and (b) wrote and again once it holds VERIFY_LARGE entries, beside the same check with every signature
+      checked in the verifying process (``processes=0``), the two runs interleaved;
   (d) the calibration report over 100,000 stored outcomes (BENCH_OUTCOMES=… for more), and the pure summary of
       1,000,000.
 """
@@ -43,6 +45,8 @@ from vifsite.vif import calibration, ledger, monitoring, services  # noqa: E402
 from vifsite.vif.models import Outcome, Witness  # noqa: E402
 
 RUNS = 5
+VERIFY_GOAL = 10_000  # entries per second
+VERIFY_LARGE = 5_000
 
 
 def item(i: int) -> dict:
@@ -63,6 +67,28 @@ def bare_rows(count: int, start: int) -> list[Witness]:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def verification() -> dict:
+    """verify_ledger's rate on the ledger as it stands (medians of RUNS), and with every signature checked in the
+    verifying process, the two interleaved."""
+    entries = Witness.objects.count()
+    timings: dict[str, list[float]] = {"default": [], "one process": []}
+    for _ in range(RUNS):
+        for name, processes in (("default", None), ("one process", 0)):
+            started = time.perf_counter()
+            result = ledger.verify(processes=processes)
+            timings[name].append(time.perf_counter() - started)
+            assert result.ok and result.checked == entries and not result.notes, (result.problem, result.notes)
+    seconds, alone = median(timings["default"]), median(timings["one process"])
+    rate = entries / seconds
+    print(f"verify_ledger: {entries} entries in {seconds:.3f} s = {rate:,.0f} entries/s "
+          f"(goal ≥ {VERIFY_GOAL:,}: {'met' if rate >= VERIFY_GOAL else 'NOT met'}; signature-checking processes: "
+          f"{ledger._verify_processes(None)}; with every signature checked in the verifying process: "
+          f"{entries / alone:,.0f} entries/s)")
+    return {"entries": entries, "seconds": seconds, "entries_per_s": rate, "goal_entries_per_s": VERIFY_GOAL,
+            "goal_met": rate >= VERIFY_GOAL, "processes": ledger._verify_processes(None),
+            "one_process": {"seconds": alone, "entries_per_s": entries / alone}}
 
 
 def main() -> None:
@@ -106,18 +132,14 @@ def main() -> None:
 
     # (c) verification
     ledger.checkpoint()
-    entries = Witness.objects.count()
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        result = ledger.verify()
-        timings.append(time.perf_counter() - started)
-        assert result.ok, result.problem
-    print(f"verify_ledger: {entries} entries in {median(timings):.3f} s = {entries / median(timings):,.0f} entries/s")
+    verify = verification()
+    while Witness.objects.count() < VERIFY_LARGE:
+        services.witness_record_many(items=[item(i) for i in range(100)], writer="agent:bench")
+    ledger.checkpoint()
+    verify["large"] = verification()
     measured: dict = {"record_ms": {name: {"median": value * 1000, "bulk_create": bare * 1000}
                                     for name, value, bare in rows},
-                      "verify": {"entries": entries, "seconds": median(timings),
-                                 "entries_per_s": entries / median(timings)}, "calibration_ms": {}}
+                      "verify": verify, "calibration_ms": {}}
 
     # (d) calibration
     rng = np.random.default_rng(0)

@@ -29,19 +29,29 @@ hashes and signatures still verify, and the prompt and output hashes stay signed
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
 import threading
+import traceback
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from vifsite.vif import signing
@@ -286,13 +296,35 @@ def pending_count() -> int:
 
 
 # --- Verification ---------------------------------------------------------------------------------
+#
+# ``verify`` reads the entries in sequence order, a chunk at a time, as plain tuples of the columns it checks
+# (no model instances). This process checks each row's sequence, hashes and link, and its columns against its
+# entry and payload. The signatures, one Ed25519 check per entry and as much work as all the rest, are
+# checked meanwhile in a few child processes, fed each chunk's (entry bytes, signature) pairs as soon as it
+# is read (in threads they barely overlapped: each takes the interpreter lock back after every signature). The
+# children are forked when this process runs no other thread (the management command, the bench); a process
+# with other threads (a web process) starts them afresh from the interpreter instead, which takes longer (they
+# are given work once they say they are ready) but copies no lock another thread holds. A ledger of one chunk
+# or less is checked in this process alone; of the last chunk this process checks a share itself if the
+# children are still busy, rather than wait for them. A child that dies, hangs or answers nonsense is stopped
+# and its share is checked here, with a note: the answer never rests on a check that did not happen. Two chunks
+# at most are held at a time.
 
-VERIFY_CHUNK = 500
-VERIFY_THREADS = 2
+VERIFY_CHUNK = 256
+# Signature-checking processes: None for one per CPU this process may run on besides its own (at most
+# VERIFY_PROCESSES_MAX: a signature costs about what reading and checking a row does, so one keeps pace on two
+# CPUs and two on more; none on a single CPU); 0 checks every signature in this process.
+VERIFY_PROCESSES: int | None = None
+VERIFY_PROCESSES_MAX = 2
+# Seconds a checking process may take over one batch (tens of milliseconds is usual) before it counts as hung.
+VERIFY_ANSWER_TIMEOUT = 120.0
+SIGNATURE_PROBLEM = "signature does not verify with the site key"
+
+_Item = TypeVar("_Item")
 
 
-def _chunks(rows: Iterator[Witness], size: int) -> Iterator[list[Witness]]:
-    chunk: list[Witness] = []
+def _chunks(rows: Iterator[_Item], size: int) -> Iterator[list[_Item]]:
+    chunk: list[_Item] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) == size:
@@ -300,6 +332,7 @@ def _chunks(rows: Iterator[Witness], size: int) -> Iterator[list[Witness]]:
             chunk = []
     if chunk:
         yield chunk
+
 
 @dataclass
 class Verification:
@@ -360,42 +393,130 @@ def _payload_matches(ours: dict[str, Any], text: str) -> bool:
     return _json_text(ours) == _json_text(stored) or _same_json(ours, stored)
 
 
-def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str, public: Any,
-                signature_ok: bool | None = None) -> str:
-    """The first thing wrong with one entry, or ''. ``signature_ok``: the signature already checked."""
-    if witness.sequence != expected_sequence:
-        return (f"sequence {expected_sequence} is missing: the next entry has sequence {witness.sequence} "
-                "(deleted or reordered entries)")
-    entry_bytes = witness.entry_jcs.encode("utf-8")
-    if signing.sha256_hex(entry_bytes) != witness.entry_hash:
+# The columns verify reads, in this order: the entry's own, then the payload's in PAYLOAD_FIELDS order.
+_ENTRY_COLUMNS = ("sequence", "entry_jcs", "entry_hash", "signature", "prev_hash", "payload_hash", "retired_at",
+                  "payload_jcs")
+_VERIFY_COLUMNS = _ENTRY_COLUMNS + _PAYLOAD_ATTRIBUTES
+_FIELDS_FROM = len(_ENTRY_COLUMNS)
+_AT = {name: _FIELDS_FROM + i for i, name in enumerate(PAYLOAD_FIELDS)}
+# The signed entry's fields that must equal the row's, in the order they are checked.
+_ENTRY_RECORDED = ("sequence", "prev_hash", "payload_hash", "vif_id", "created_at", "operation", "writer",
+                   "prompt_hash", "output_hash", "tool_results_hash")
+_entry_plain_of = itemgetter(*(_AT[name] for name in _ENTRY_RECORDED[5:]))  # taken from the row as they are
+# A row's payload fields in sorted order, as the canonical text has them: the payload built in this order (with
+# its JSON objects' keys sorted too) writes as that text without sorting, and that text equal to the stored
+# one decides as ``_payload_matches`` would; anything else is left to ``_payload_matches``.
+_SORTED_FIELDS = tuple(sorted(PAYLOAD_FIELDS))
+_sorted_fields_of = itemgetter(*(_AT[name] for name in _SORTED_FIELDS))
+_json_text_in_order = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+# The payload's JSON columns (no decoder of their own): verify reads them as text and decodes them only for a
+# payload it compares, as JSONField.from_db_value would, most of them being one of a few short texts.
+_JSON_TEXT_COLUMNS = {attribute: name for name, attribute in zip(PAYLOAD_FIELDS, _PAYLOAD_ATTRIBUTES, strict=True)
+                      if isinstance(json_field := Witness._meta.get_field(attribute), models.JSONField)
+                      and json_field.decoder is None}
+_JSON_TEXT_FIELDS = tuple(_JSON_TEXT_COLUMNS.values())
+_JSON_TEXTS: dict[str, Any] = {"[]": [], "{}": {}, "null": None}
+
+
+def _sorted_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return dict(sorted(pairs, key=itemgetter(0)))  # a key given twice keeps its last value, as json.loads does
+
+
+_decode_sorted = json.JSONDecoder(object_pairs_hook=_sorted_object).decode
+
+
+def _json_from_text(value: str | None) -> Any:
+    """JSONField.from_db_value without a decoder: a column's JSON text as the model would hold it (objects
+    with their keys in sorted order, so that the payload they are part of writes as its canonical text
+    without sorting)."""
+    if value is None:
+        return None
+    if value in _JSON_TEXTS:  # shared values, not fresh ones as json.loads makes: verify only compares them
+        return _JSON_TEXTS[value]
+    try:
+        return _decode_sorted(value)
+    except json.JSONDecodeError:
+        return value
+
+
+def _verify_select() -> list[str | Cast]:
+    """The expressions verify reads, ``_VERIFY_COLUMNS`` with those of ``_JSON_TEXT_FIELDS`` as text."""
+    return [Cast(name, output_field=models.TextField()) if name in _JSON_TEXT_COLUMNS else name
+            for name in _VERIFY_COLUMNS]
+
+
+def _row_of(witness: Witness) -> tuple[Any, ...]:
+    return tuple(getattr(witness, name) for name in _VERIFY_COLUMNS)
+
+
+def _missing(expected: int, found: Any) -> str:
+    return f"sequence {expected} is missing: the next entry has sequence {found} (deleted or reordered entries)"
+
+
+def _problem_before_signature(row: tuple[Any, ...], entry_bytes: bytes, expected: int) -> str:
+    """What is wrong with a row (read in ``_VERIFY_COLUMNS``) that is checked before its signature."""
+    if row[0] != expected:
+        return _missing(expected, row[0])
+    if signing.sha256_hex(entry_bytes) != row[2]:
         return "entry hash does not match the entry's bytes"
-    if signature_ok is None:
-        signature_ok = signing.verify(public, entry_bytes, witness.signature)
-    if not signature_ok:
-        return "signature does not verify with the site key"
+    return ""
+
+
+def _problem_after_signature(row: tuple[Any, ...], entry_bytes: bytes, previous_hash: str, *,
+                             json_texts: bool = False) -> str:
+    """What is wrong with a row that is checked once its signature holds: the signed entry against the row's
+    columns, the link to the entry before it, and (unless retired) the payload against the row's fields.
+    ``json_texts``: the row holds the columns of ``_JSON_TEXT_FIELDS`` as read, undecoded."""
     try:
         entry = json.loads(entry_bytes)
     except ValueError:
         return "entry bytes are not JSON"
+    sequence, _, _, _, prev_hash, payload_hash, retired_at, payload_jcs = row[:_FIELDS_FROM]
+    vif_id, created_at = str(row[_AT["vif_id"]]), signing.iso(row[_AT["created_at"]])
     # The entry's own fields are checked against the row even after retirement drops the payload.
-    recorded = {"sequence": witness.sequence, "prev_hash": witness.prev_hash, "payload_hash": witness.payload_hash,
-                "vif_id": str(witness.vif_id), "created_at": signing.iso(witness.created_at),
-                "operation": witness.operation, "writer": witness.writer, "prompt_hash": witness.prompt_hash,
-                "output_hash": witness.output_hash, "tool_results_hash": witness.tool_results_hash}
-    for name, value in recorded.items():
-        if entry.get(name) != value:
-            return f"the row's {name} differs from the signed entry"
+    recorded = [sequence, prev_hash, payload_hash, vif_id, created_at, *_entry_plain_of(row)]
+    signed = list(map(entry.get, _ENTRY_RECORDED))
+    if signed != recorded:
+        for name, theirs, ours in zip(_ENTRY_RECORDED, signed, recorded, strict=True):
+            if theirs != ours:
+                return f"the row's {name} differs from the signed entry"
     if entry["prev_hash"] != previous_hash:
         return "previous-hash link is broken (an entry before it was changed, removed or reordered)"
-    if witness.retired_at is None:
-        if witness.payload_jcs is None:
+    if retired_at is None:
+        if payload_jcs is None:
             return "payload is missing from an entry that is not retired"
-        payload_bytes = witness.payload_jcs.encode("utf-8")
-        if signing.sha256_hex(payload_bytes) != witness.payload_hash:
+        if signing.sha256_hex(payload_jcs.encode("utf-8")) != payload_hash:
             return "payload hash does not match the stored payload"
-        if not _payload_matches(payload_of(witness), witness.payload_jcs):
+        # payload_of, from the row's columns: the same values as a model instance's attributes.
+        payload = dict(zip(_SORTED_FIELDS, _sorted_fields_of(row), strict=True))
+        payload["vif_id"], payload["created_at"] = vif_id, created_at
+        payload["parent_vif_id"] = _json_value(payload["parent_vif_id"])
+        if json_texts:
+            for name in _JSON_TEXT_FIELDS:
+                text = payload[name]
+                payload[name] = _JSON_TEXTS[text] if text in _JSON_TEXTS else _json_from_text(text)
+            if _json_text_in_order(payload) == payload_jcs:
+                return ""
+        if not _payload_matches(payload, payload_jcs):
             return "the row's fields differ from its signed payload"
     return ""
+
+
+def check_entry(witness: Witness, *, expected_sequence: int, previous_hash: str, public: Any,
+                signature_ok: bool | None = None) -> str:
+    """The first thing wrong with one entry, or ''. ``signature_ok``: the signature already checked."""
+    if witness.sequence != expected_sequence:
+        return _missing(expected_sequence, witness.sequence)
+    entry_bytes = witness.entry_jcs.encode("utf-8")
+    row = _row_of(witness)
+    problem = _problem_before_signature(row, entry_bytes, expected_sequence)
+    if problem:
+        return problem
+    if signature_ok is None:
+        signature_ok = signing.verify(public, entry_bytes, witness.signature)
+    if not signature_ok:
+        return SIGNATURE_PROBLEM
+    return _problem_after_signature(row, entry_bytes, previous_hash)
 
 
 def entry_problem(witness: Witness) -> str:
@@ -409,44 +530,348 @@ def entry_problem(witness: Witness) -> str:
                        public=site_key().public)
 
 
-def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | None = None) -> Verification:
-    """Check every hash, link and signature in sequence order, then the head row and latest checkpoint."""
+# --- Signature checks in child processes ---
+
+_SERVE = ("import sys; from vifsite.vif.signing import verify_serve; "
+          "verify_serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])")
+_PROJECT_ROOT = str(Path(signing.__file__).resolve().parents[2])
+
+
+def _verify_processes(requested: int | None) -> int:
+    if requested is None:
+        requested = VERIFY_PROCESSES
+    if requested is not None:
+        return max(0, requested)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(0, min(cpus - 1, VERIFY_PROCESSES_MAX))
+
+
+def _can_fork() -> bool:
+    """Whether this process may fork its checking processes: it runs no other thread, whose locks a forked
+    child would inherit held."""
+    return (hasattr(os, "fork") and threading.active_count() == 1
+            and threading.current_thread() is threading.main_thread())
+
+
+def _widen(fd: int) -> None:
+    """A pipe that holds a few batches (64 KiB by default on Linux), so feeding a busy child does not wait."""
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setpipe is not None:
+        try:
+            fcntl.fcntl(fd, setpipe, 1 << 20)
+        except OSError:  # above the system's limit: the default size only makes the feeding wait more
+            pass
+
+
+class _Checker:
+    """One signature-checking child process (``signing.verify_serve``) and the two pipes to it. It says it is
+    ready with an empty message, then answers each batch sent, in order, with one byte per signature."""
+
+    def __init__(self, process: int | subprocess.Popen[bytes], outgoing: Connection, incoming: Connection) -> None:
+        self.process, self.outgoing, self.incoming = process, outgoing, incoming
+        self.alive = True
+        # A forked child is ready at once (its first message is still the empty one); a started one once it said so.
+        self.greeted = False
+        self.unanswered = 0  # batches sent and not yet received
+        self.trouble = ""  # why it was stopped before its work was done
+
+    @classmethod
+    def fork(cls, public_hex: str, others: list[_Checker]) -> _Checker:
+        to_child, to_child_w = os.pipe()
+        from_child_r, from_child = os.pipe()
+        _widen(to_child_w)
+        try:
+            pid = os.fork()
+        except BaseException:
+            for fd in (to_child, to_child_w, from_child_r, from_child):
+                os.close(fd)
+            raise
+        if pid == 0:  # the child: only the pipes and libsodium, no Django and no database
+            code = 1
+            try:
+                for fd in (to_child_w, from_child_r, *(c.outgoing.fileno() for c in others if c.alive),
+                           *(c.incoming.fileno() for c in others if c.alive)):
+                    os.close(fd)
+                signing.verify_serve(to_child, from_child, public_hex)
+                code = 0
+            except BaseException:  # noqa: BLE001  told on stderr; the parent sees the pipe close
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        os.close(to_child)
+        os.close(from_child)
+        return cls(pid, Connection(to_child_w, readable=False), Connection(from_child_r, writable=False))
+
+    @classmethod
+    def spawn(cls, public_hex: str) -> _Checker:
+        to_child, to_child_w = os.pipe()
+        from_child_r, from_child = os.pipe()
+        _widen(to_child_w)
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [_PROJECT_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        try:
+            process = subprocess.Popen([sys.executable, "-c", _SERVE, str(to_child), str(from_child), public_hex],
+                                       pass_fds=(to_child, from_child), stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, env=environment)
+        except BaseException:
+            os.close(to_child_w)
+            os.close(from_child_r)
+            raise
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+        return cls(process, Connection(to_child_w, readable=False), Connection(from_child_r, writable=False))
+
+    @property
+    def forked(self) -> bool:
+        return not isinstance(self.process, subprocess.Popen)
+
+    def ready(self) -> bool:
+        """Whether to send it work now: alive, and forked or said ready (looked at without waiting)."""
+        if self.alive and not self.greeted and not self.forked:
+            try:
+                if self.incoming.poll(0):
+                    self._greeting(self.incoming.recv_bytes())
+            except (EOFError, OSError):
+                self.stop("it stopped")
+        return self.alive and (self.greeted or self.forked)
+
+    def _greeting(self, message: bytes) -> None:
+        if message:
+            self.stop("it answered nonsense")
+        self.greeted = True
+
+    def busy(self) -> bool:
+        """Whether it is still checking batches sent to it (it has not answered the oldest yet; before its
+        greeting is read, that cannot be told apart, and it counts as busy)."""
+        try:
+            return self.alive and self.unanswered > 0 and (not self.greeted or not self.incoming.poll(0))
+        except OSError:
+            return False
+
+    def send(self, items: list[tuple[bytes, str]]) -> bool:
+        if self.alive:
+            try:
+                self.outgoing.send_bytes(pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+                self.unanswered += 1
+                return True
+            except OSError:
+                self.stop("it stopped reading")
+        return False
+
+    def receive(self, count: int) -> bytes | None:
+        """The answer to the oldest batch not yet received, or None if this child cannot give it."""
+        while self.alive:
+            try:
+                if not self.incoming.poll(VERIFY_ANSWER_TIMEOUT):
+                    self.stop(f"no answer in {VERIFY_ANSWER_TIMEOUT:g} s")
+                    break
+                answer = self.incoming.recv_bytes()
+            except (EOFError, OSError):
+                self.stop("it stopped")
+                break
+            if not self.greeted:
+                self._greeting(answer)
+                continue
+            self.unanswered -= 1
+            if len(answer) != count or answer.strip(b"\x00\x01"):
+                self.stop("it answered nonsense")
+                break
+            return answer
+        return None
+
+    def stop(self, trouble: str = "") -> None:
+        if not self.alive:
+            return
+        self.alive = False
+        for connection_ in (self.outgoing, self.incoming):
+            connection_.close()
+        status: int | None = None
+        if isinstance(self.process, subprocess.Popen):
+            self.process.kill()
+            status = self.process.wait()
+        else:
+            try:
+                done, wait_status = os.waitpid(self.process, os.WNOHANG)
+                if not done:  # still running; until reaped here, its id cannot be another process's
+                    os.kill(self.process, signal.SIGKILL)
+                    done, wait_status = os.waitpid(self.process, 0)
+                status = os.waitstatus_to_exitcode(wait_status)
+            except ChildProcessError:  # reaped already, by a SIGCHLD handler of the program's own
+                pass
+        if trouble:
+            ended = ("" if status is None else
+                     f", killed by signal {-status}" if status < 0 else f", exit status {status}")
+            self.trouble = trouble + ended
+
+
+class _Signatures:
+    """The answers to one chunk's signatures: parts sent to checking processes, or checked here (``None``)
+    where no process took a part or its process cannot answer."""
+
+    def __init__(self, public_raw: bytes, parts: list[tuple[_Checker | None, list[tuple[bytes, str]]]]) -> None:
+        self.public_raw, self.parts = public_raw, parts
+
+    def first(self, count: int) -> list[bool]:
+        """Whether each of the chunk's first ``count`` signatures verifies. Every part sent to a process is
+        received (each process answers its batches in the order sent); parts checked here only as far as
+        needed."""
+        answers: list[bool] = []
+        for checker, items in self.parts:
+            answer = checker.receive(len(items)) if checker is not None else None
+            if answer is not None:
+                answers.extend(map(bool, answer))
+            elif len(answers) < count:
+                answers.extend(signing.verify_many(self.public_raw, items[:count - len(answers)]))
+        return answers[:count]
+
+
+class _SignatureChecks:
+    """Checks the entries' signatures: in child processes, started once a chunk is full (the ledger is longer
+    than one) and given work once ready, else in this process."""
+
+    def __init__(self, public_raw: bytes, processes: int) -> None:
+        self.public_raw, self.processes = public_raw, processes
+        self.checkers: list[_Checker] = []
+        self.trouble: list[str] = []
+        self.started = False
+
+    def __enter__(self) -> _SignatureChecks:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for checker in self.checkers:
+            checker.stop()
+
+    def notes(self) -> list[str]:
+        return [*self.trouble, *(f"a signature-checking process failed ({checker.trouble}); this process checked "
+                                 "the signatures it had been given" for checker in self.checkers if checker.trouble)]
+
+    def start(self) -> None:
+        self.started = True
+        if not self.processes:
+            return
+        signing.verify_many(self.public_raw, [])  # loads libsodium's binding once, before forking
+        fork = _can_fork()
+        public_hex = self.public_raw.hex()
+        for _ in range(self.processes):
+            try:
+                self.checkers.append(_Checker.fork(public_hex, self.checkers) if fork else
+                                     _Checker.spawn(public_hex))
+            except OSError as error:
+                self.trouble.append(f"a signature-checking process did not start ({error}); this process "
+                                    "checks what it would have")
+                break
+
+    def submit(self, items: list[tuple[bytes, str]], *, more: bool) -> _Signatures:
+        """Hand one chunk's (entry bytes, signature) pairs on; ``more``: further chunks may follow."""
+        if not self.started and more:
+            self.start()
+        ready: list[_Checker | None] = [checker for checker in self.checkers if checker.ready()]
+        if not ready:
+            return _Signatures(self.public_raw, [(None, items)])
+        if not more and any(checker.busy() for checker in self.checkers):
+            ready.append(None)  # the last chunk, and the children are behind: this process takes a share too
+        step = -(-len(items) // len(ready))
+        parts: list[tuple[_Checker | None, list[tuple[bytes, str]]]] = []
+        for checker, start in zip(ready, range(0, len(items), step), strict=False):
+            part = items[start:start + step]
+            parts.append((checker if checker is not None and checker.send(part) else None, part))
+        return _Signatures(self.public_raw, parts)
+
+
+@dataclass
+class _Chunk:
+    """A chunk of rows checked in this process, waiting for its signatures."""
+    first: int  # the sequence of its first row
+    signatures: _Signatures
+    retired: list[bool] = field(default_factory=list)  # each row that passed every check but its signature
+    stop_at: int | None = None  # the row with a problem other than its signature, if any
+    problem: str = ""
+    before_signature: bool = False
+    error: Exception | None = None  # raised if that row's signature holds, as checking in order would
+
+
+def _check_entries(rows: Iterator[tuple[Any, ...]], checks: _SignatureChecks, result: Verification) -> bool:
+    """Check rows read in ``_VERIFY_COLUMNS`` in sequence order; False (and ``result`` failed) at the first
+    problem. A chunk's signatures are checked elsewhere while this process checks the next chunk."""
+    previous, expected = signing.GENESIS, 1
+    waiting: deque[_Chunk] = deque()
+    for rows_ in _chunks(rows, VERIFY_CHUNK):
+        messages = [row[1].encode("utf-8") for row in rows_]
+        chunk = _Chunk(first=expected, signatures=checks.submit(
+            [(message, row[3]) for message, row in zip(messages, rows_, strict=True)],
+            more=len(rows_) == VERIFY_CHUNK))
+        waiting.append(chunk)
+        for index, (row, entry_bytes) in enumerate(zip(rows_, messages, strict=True)):
+            problem = _problem_before_signature(row, entry_bytes, expected)
+            if problem:
+                chunk.stop_at, chunk.problem, chunk.before_signature = index, problem, True
+                break
+            try:
+                problem = _problem_after_signature(row, entry_bytes, previous, json_texts=True)
+            except Exception as error:  # noqa: BLE001  the row is also reported only if its signature holds
+                chunk.stop_at, chunk.error = index, error
+                break
+            if problem:
+                chunk.stop_at, chunk.problem = index, problem
+                break
+            chunk.retired.append(row[6] is not None)
+            previous = row[2] or ""
+            expected += 1
+        if chunk.stop_at is not None:
+            break
+        while len(waiting) > 1:
+            if not _settle(waiting.popleft(), result):
+                return False
+    while waiting:
+        if not _settle(waiting.popleft(), result):
+            return False
+    result.last_sequence, result.head_hash = expected - 1, previous
+    return True
+
+
+def _settle(chunk: _Chunk, result: Verification) -> bool:
+    """Count a chunk's rows as checked, in order, as far as their signatures hold; fail at the first problem."""
+    signed = chunk.signatures.first(len(chunk.retired) + (chunk.stop_at is not None and not chunk.before_signature))
+    for index, retired in enumerate(chunk.retired):
+        if not signed[index]:
+            result.fail(chunk.first + index, SIGNATURE_PROBLEM)
+            return False
+        result.checked += 1
+        result.retired += retired
+    if chunk.stop_at is None:
+        return True
+    sequence = chunk.first + chunk.stop_at
+    if chunk.before_signature:
+        result.fail(sequence, chunk.problem)
+    elif not signed[chunk.stop_at]:
+        result.fail(sequence, SIGNATURE_PROBLEM)
+    elif chunk.error is not None:
+        raise chunk.error
+    else:
+        result.fail(sequence, chunk.problem)
+    return False
+
+
+def verify(*, key: signing.SiteKey | None = None, checkpoint_dir: str | Path | None = None,
+           processes: int | None = None) -> Verification:
+    """Check every hash, link and signature in sequence order, then the head row and latest checkpoint.
+    ``processes``: how many child processes check signatures (default ``VERIFY_PROCESSES``)."""
     key = key or site_key()
     public = key.public
     result = Verification()
-    previous = signing.GENESIS
-    expected = 1
-    public_raw = bytes.fromhex(key.public_raw_hex())
-    rows = Witness.objects.filter(sequence__isnull=False).order_by("sequence").iterator(chunk_size=VERIFY_CHUNK)
-    with ThreadPoolExecutor(max_workers=VERIFY_THREADS) as pool:
-        def signatures(chunk: list[Witness]) -> list[Future[list[bool]]]:
-            step = -(-len(chunk) // VERIFY_THREADS)
-            return [pool.submit(signing.verify_many, public_raw,
-                                [(w.entry_jcs.encode("utf-8"), w.signature) for w in chunk[i:i + step]])
-                    for i in range(0, len(chunk), step)]
-
-        # Each chunk's signatures are checked on other cores while this thread reads the next chunk and
-        # checks everything else of this one (hashes, links, the row against its entry and payload).
-        chunks = _chunks(rows, VERIFY_CHUNK)
-        current = next(chunks, None)
-        in_flight = signatures(current) if current else []
-        while current is not None:
-            following = next(chunks, None)
-            pending_next = signatures(following) if following else []
-            signed = iter(flag for future in in_flight for flag in future.result())
-            for witness in current:
-                problem = check_entry(witness, expected_sequence=expected, previous_hash=previous, public=public,
-                                      signature_ok=next(signed))
-                if problem:
-                    for future in pending_next:
-                        future.cancel()
-                    return result.fail(witness.sequence if witness.sequence == expected else expected, problem)
-                result.checked += 1
-                result.retired += witness.retired_at is not None
-                previous = witness.entry_hash or ""
-                expected += 1
-            current, in_flight = following, pending_next
-    result.last_sequence, result.head_hash = expected - 1, previous
+    rows = (Witness.objects.filter(sequence__isnull=False).order_by("sequence").values_list(*_verify_select())
+            .iterator(chunk_size=VERIFY_CHUNK))
+    with _SignatureChecks(bytes.fromhex(key.public_raw_hex()), _verify_processes(processes)) as checks:
+        try:
+            if not _check_entries(rows, checks, result):
+                return result
+        finally:
+            result.notes.extend(checks.notes())
     pending = Witness.objects.filter(sequence__isnull=True).aggregate(n=models.Count("pk"),
                                                                       oldest=models.Min("created_at"))
     if pending["n"]:

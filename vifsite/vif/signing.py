@@ -114,9 +114,9 @@ def verify(public: Ed25519PublicKey, data: bytes, signature: str) -> bool:
 
 
 def verify_many(public_raw: bytes, items: list[tuple[bytes, str]]) -> list[bool]:
-    """Each (data, signature) checked against the raw public key, with libsodium (PyNaCl), which
-    releases the interpreter lock: threads check signatures on other cores while one reads and hashes.
-    A signature libsodium refuses is checked again with ``verify`` before it counts as bad, so the
+    """Each (data, signature) checked against the raw public key, with libsodium (PyNaCl); ``ledger.verify``
+    runs it in child processes (``verify_serve``) while it reads and checks the rows. A signature libsodium
+    refuses is checked again with ``verify`` before it counts as bad, so the
     answer never depends on which library looked."""
     from nacl.exceptions import BadSignatureError
     from nacl.signing import VerifyKey
@@ -131,6 +131,29 @@ def verify_many(public_raw: bytes, items: list[tuple[bytes, str]]) -> list[bool]
         except (BadSignatureError, ValueError):
             results.append(verify(public, data, signature))
     return results
+
+
+def verify_serve(read_fd: int, write_fd: int, public_raw_hex: str) -> None:
+    """A signature-checking process's loop: first an empty message on ``write_fd`` (ready), then each
+    message read from ``read_fd``, a pickled non-empty list of (data, signature) pairs, is answered with one
+    byte per pair, 1 where ``verify_many`` accepts it and 0 where not; returns when the other end closes.
+    No Django and no database here: ``ledger.verify`` runs this in child processes and feeds it the
+    entries it reads."""
+    import pickle
+    import signal
+    from multiprocessing.connection import Connection
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the verifier, which then closes the pipes
+    public_raw = bytes.fromhex(public_raw_hex)
+    verify_many(public_raw, [])  # loads libsodium's binding before saying ready
+    incoming, outgoing = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
+    try:
+        outgoing.send_bytes(b"")
+        while True:
+            items = pickle.loads(incoming.recv_bytes())  # noqa: S301  from the process that started this one
+            outgoing.send_bytes(bytes(verify_many(public_raw, items)))
+    except (EOFError, BrokenPipeError):  # the verifying process is done with this one
+        return
 
 
 # --- Checkpoints --------------------------------------------------------------------------------
