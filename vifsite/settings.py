@@ -129,7 +129,7 @@ try:
 except Exception as exc:  # dj_database_url raises plain exceptions on unknown schemes
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL this site can use: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's SQLite backend, with closed connections kept for the process's next request (vifsite/db).
+    # Django's SQLite backend, its writers of one process queued in turn (vifsite/db).
     _db["ENGINE"] = "vifsite.db.sqlite3"
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing mid-transaction with "database is locked".
