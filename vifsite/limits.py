@@ -176,8 +176,8 @@ async def unavailable(scope: Scope, send: Send) -> None:
 
 class ConcurrencyLimit:
     """ASGI middleware: at most ``limit`` HTTP requests of this process inside Django at once; the others
-    wait their turn in the event loop, first come first served, holding no thread. Django runs each request's
-    synchronous code in a thread of its own, and fifty threads contending for one interpreter lock make every
+    wait their turn in the event loop, first come first served, holding no thread. Each request's synchronous
+    code runs in a thread (vifsite.handler), and fifty threads contending for one interpreter lock make every
     database round trip wait for the lock again: the slowest requests then take seconds. A few at a time
     keep the processor as busy and answer in order. Uploads (long, and waiting on the network, not the
     processor) and websockets are not counted."""

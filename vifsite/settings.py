@@ -121,6 +121,10 @@ ASGI_APPLICATION = "vifsite.asgi.application"
 # --- Database -------------------------------------------------------------------------------
 # HTTP requests one web process runs inside Django at once (vifsite.limits.ConcurrencyLimit); 0: no limit.
 VIFSITE_WEB_CONCURRENCY = env_int("VIFSITE_WEB_CONCURRENCY", 4, minimum=0)
+# Threads a web process runs requests' synchronous code in (vifsite.handler), made as needed and kept, each
+# with its database connection: the requests inside Django at once, and those the limit does not count
+# (uploads).
+VIFSITE_WEB_THREADS = env_int("VIFSITE_WEB_THREADS", (VIFSITE_WEB_CONCURRENCY or 24) + 8, minimum=1)
 
 SQLITE_BUSY_TIMEOUT_S = env_int("VIFSITE_SQLITE_BUSY_TIMEOUT_S", 20, minimum=1)
 _db_url = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
@@ -138,6 +142,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": SQLITE_BUSY_TIMEOUT_S,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A thread keeps its connection from one request to the next (the web process's request threads, see
+    # vifsite.handler): opening one and reading the schema again cost about 2 ms a request.
+    _db["CONN_MAX_AGE"] = env_int("VIFSITE_SQLITE_CONN_MAX_AGE_S", 600, minimum=0)
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # A pool of connections per process (psycopg_pool), not a new server process per request: opening a
     # PostgreSQL connection costs a fork on the server and the session set-up, more than most requests.

@@ -14,6 +14,21 @@ from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefuncti
 from django.http import HttpRequest
 from servestatic.middleware import ServeStaticMiddleware
 
+# The servestatic middleware of the latest chain built (every chain of a process builds the same table), for
+# ``is_static``.
+_latest: ServeStaticMiddleware | None = None
+
+
+def _serves(static: ServeStaticMiddleware, path_info: str) -> bool:
+    # With autorefresh (DEBUG) servestatic looks each path up on disk and explains a missing static file:
+    # every static URL goes to it. Otherwise its table of files answers without it.
+    return path_info.startswith(static.static_prefix) if static.autorefresh else path_info in static.files
+
+
+def is_static(path_info: str) -> bool:
+    """Whether the static files middleware answers this path (False before any chain was built)."""
+    return _latest is not None and _serves(_latest, path_info)
+
 
 class StaticFilesMiddleware:
     sync_capable = True
@@ -27,13 +42,12 @@ class StaticFilesMiddleware:
             self.static = ServeStaticMiddleware(get_response)
         else:
             self.static = ServeStaticMiddleware(sync_to_async(get_response, thread_sensitive=True))
+        global _latest
+        _latest = self.static
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.static(request)
-        # With autorefresh (DEBUG) servestatic looks each path up on disk and explains a missing static file:
-        # every static URL goes to it. Otherwise its table of files answers without it.
-        if (request.path_info.startswith(self.static.static_prefix) if self.static.autorefresh
-                else request.path_info in self.static.files):
+        if _serves(self.static, request.path_info):
             return async_to_sync(self.static)(request)
         return self.get_response(request)

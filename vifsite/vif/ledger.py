@@ -268,7 +268,9 @@ class _Integrator:
             except Exception:  # noqa: BLE001  the leaves stay queued: the next wake-up or the task takes them
                 _log.exception("Integrating queued witnesses failed; they stay queued and are retried.")
             finally:
-                connection.close()  # back to the pool (PostgreSQL) between batches; SQLite reopens cheaply
+                # Between batches: back to the pool (PostgreSQL); SQLite's is kept (CONN_MAX_AGE), as reopening
+                # it and reading the schema again cost more than a batch of one.
+                connection.close_if_unusable_or_obsolete()
 
     def flush(self) -> None:
         """At exit: integrate what this process queued and its thread did not reach."""

@@ -1,0 +1,85 @@
+"""Django's ASGI handler with the synchronous part of each request run in long-lived threads.
+
+Django's own ASGI handler runs the synchronous part of every request (the request_started signal, the
+middleware and view, closing the response) in a thread started for that request, and hops between it and
+the event loop several times on the way. A new thread also means a new database connection per request
+(connections belong to threads). Here a request's body is read on the event loop as before, then the whole
+synchronous part runs in one call on one of a fixed set of threads, as a WSGI server runs it; the threads
+and their database connections (``CONN_MAX_AGE``) outlive the request. The answer is sent from the event
+loop; a streaming one part by part as the threads produce them, then closed on the threads.
+
+Static files never leave the event loop: they go through Django's handler as before, where servestatic's
+middleware answers them before any synchronous code runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers import base
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import HttpResponseBase
+from django.urls import set_script_prefix
+
+from vifsite import staticfiles
+
+
+class ThreadPoolASGIHandler(ASGIHandler):
+    """An ASGI application for Django's HTTP requests: see the module's description."""
+
+    def __init__(self, threads: int) -> None:
+        base.BaseHandler.__init__(self)
+        self.load_middleware(is_async=False)
+        self.threads = threads
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="request")
+        self._static = ASGIHandler()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        path, root = scope["path"], scope.get("root_path", "")
+        if staticfiles.is_static(path[len(root):] if root and path.startswith(root) else path):
+            return await self._static(scope, receive, send)
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self._pool, self._respond, scope, body_file)
+            if response.streaming and not response.is_async:  # type: ignore[attr-defined]
+                response.streaming_content = self._in_threads(response.streaming_content)  # type: ignore[attr-defined]
+            try:
+                await self.send_response(response, send)
+            finally:
+                if response.streaming:
+                    await loop.run_in_executor(self._pool, response.close)
+        finally:
+            body_file.close()
+
+    async def _in_threads(self, parts: Iterator[bytes]) -> AsyncIterator[bytes]:
+        """A synchronous streaming answer's parts, each produced on the threads and sent as it comes."""
+        loop = asyncio.get_running_loop()
+        end = object()
+        while (part := await loop.run_in_executor(self._pool, next, parts, end)) is not end:
+            yield part  # type: ignore[misc]
+
+    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """The synchronous part of a request, in one of the threads: the answer, closed unless it streams."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error = self.create_request(scope, body_file)
+        if request is None:
+            assert error is not None  # noqa: S101  Django answers either a request or its error response
+            response: HttpResponseBase = error
+        else:
+            response = self.get_response(request)
+            response._handler_class = self.__class__  # type: ignore[attr-defined]
+        if not response.streaming:
+            response.close()  # request_finished: this thread's connections are released or kept (CONN_MAX_AGE)
+        return response
