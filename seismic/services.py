@@ -429,9 +429,14 @@ def survey_import_run(*, survey_import_id: int) -> None:
     import_jobs.survey_import_run(survey_import_id=survey_import_id)
 
 
+# Read on demand only (one more query then): the import log (tens of kB) and a synthetic survey's ground truth,
+# decoded from JSON, cost more than the rest of the row on every section read.
+SURVEY_BULKY_FIELDS = ("import_log", "ground_truth")
+
+
 def survey_get(*, survey_id: int) -> Survey:
     try:
-        return Survey.objects.get(pk=survey_id)
+        return Survey.objects.defer(*SURVEY_BULKY_FIELDS).get(pk=survey_id)
     except Survey.DoesNotExist:
         raise NotFound(f"No survey with id {survey_id}.") from None
 
