@@ -4,8 +4,10 @@ are Django's; streaming answers are sent whole and closed after; static files ne
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -51,12 +53,42 @@ def stream(request):
             for _ in range(3):
                 yield threading.current_thread().name.encode() + b","
         finally:
-            streamed.set()
+            events.append(("stream closed", threading.get_ident()))
 
+    events.append(("view", threading.get_ident()))
     return StreamingHttpResponse(parts(), content_type="text/plain")
 
 
-urlpatterns = [path("where/", where), path("echo/", echo), path("fails/", fails), path("stream/", stream)]
+async def _running_loop() -> int:
+    return id(asyncio.get_running_loop())
+
+
+@login_not_required
+def which_loop(request):
+    # What the live queue's broadcasts do: async_to_sync from a view.
+    return JsonResponse({"loop": async_to_sync(_running_loop)()})
+
+
+read: dict[str, int] = {}
+read_done = threading.Event()
+
+
+@csrf_exempt
+@login_not_required
+def slow_reader(request):
+    time.sleep(0.5)
+    try:
+        read["bytes"] = len(request.body)
+    finally:
+        read_done.set()
+    return HttpResponse("read")
+
+
+urlpatterns = [path("where/", where), path("echo/", echo), path("fails/", fails), path("stream/", stream),
+               path("loop/", which_loop), path("slow/", slow_reader)]
+
+
+loops: list[int] = []
 
 
 def request(app, path: str, *, method: str = "GET", body: list[bytes] | None = None, query: bytes = b"",
@@ -81,6 +113,7 @@ def request(app, path: str, *, method: str = "GET", body: list[bytes] | None = N
             if not message.get("more_body"):
                 break
         await communicator.wait(10)
+        loops.append(id(asyncio.get_running_loop()))
         return start["status"], dict(start["headers"]), content
 
     return async_to_sync(run)()
@@ -146,16 +179,48 @@ def test_bodies_queries_and_errors_are_djangos(urls):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.filterwarnings("error")  # Django's own handler would read the parts all at once, with a warning
-def test_a_streaming_answer_is_sent_part_by_part_then_closed(urls, signal_threads):
-    app = ThreadPoolASGIHandler(threads=2)
-    streamed.clear()
+@pytest.mark.filterwarnings("error")  # Django's own handler warns that it reads a synchronous stream whole
+@pytest.mark.django_db(transaction=True)
+def test_a_streaming_answer_is_produced_and_closed_in_the_views_thread(urls, signal_threads):
+    app = ThreadPoolASGIHandler(threads=3)
     status, headers, content = request(app, "/stream/")
     assert status == 200
     produced_in = set(content.decode().rstrip(",").split(","))
-    assert len(produced_in) >= 1 and all(name.startswith("request") for name in produced_in), produced_in
-    assert streamed.is_set()
-    assert [kind for kind, _ in events] == ["started", "finished"]  # closed once sent, not before
+    assert len(produced_in) == 1 and produced_in.pop().startswith("request"), content
+    assert [kind for kind, _ in events] == ["started", "view", "stream closed", "finished"]
+    assert len({ident for _, ident in events}) == 1  # its cursors and connection stay the view thread's
+
+
+@pytest.mark.django_db(transaction=True)
+def test_async_to_sync_in_a_view_runs_on_the_servers_loop(urls):
+    # Not on a loop of its own in another thread: the in-memory channel layer is not thread-safe.
+    app = ThreadPoolASGIHandler(threads=2)
+    status, _, content = request(app, "/loop/")
+    assert status == 200 and json.loads(content)["loop"] == loops[-1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_request_leaves_the_body_open_until_its_view_is_done(urls):
+    # The server cancels requests still running when it stops; the view goes on in its thread.
+    app = ThreadPoolASGIHandler(threads=2)
+    read.clear()
+    read_done.clear()
+
+    async def run():
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/slow/", "raw_path": b"/slow/", "query_string": b"", "root_path": "",
+                 "headers": [(b"host", b"testserver"), (b"content-length", b"5000")],
+                 "client": ("127.0.0.1", 5000), "server": ("testserver", 80)}
+        communicator = ApplicationCommunicator(app, scope)
+        await communicator.send_input({"type": "http.request", "body": b"x" * 5000})
+        await asyncio.sleep(0.2)
+        communicator.future.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await communicator.future
+
+    async_to_sync(run)()
+    assert read_done.wait(10)
+    assert read == {"bytes": 5000}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,9 @@ the event loop several times on the way. A new thread also means a new database 
 (connections belong to threads). Here a request's body is read on the event loop as before, then the whole
 synchronous part runs in one call on one of a fixed set of threads, as a WSGI server runs it; the threads
 and their database connections (``CONN_MAX_AGE``) outlive the request. The answer is sent from the event
-loop; a streaming one part by part as the threads produce them, then closed on the threads.
+loop. A streaming answer built from a synchronous iterator is produced whole in the view's thread (as
+Django's own ASGI handler produces it whole), then sent. ``async_to_sync`` in a view runs its coroutine on
+the server's event loop, as it does under Django's handler.
 
 Static files never leave the event loop: they go through Django's handler as before, where servestatic's
 middleware answers them before any synchronous code runs.
@@ -15,10 +17,13 @@ middleware answers them before any synchronous code runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import contextvars
+import os
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
@@ -49,28 +54,31 @@ class ThreadPoolASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
+        loop = asyncio.get_running_loop()
+        # The caller's context goes along (as sync_to_async takes it), and the thread's future is kept: if this
+        # task is cancelled (the server stopping), the view may still be reading the body, which is closed
+        # only once it is done.
+        done = self._pool.submit(contextvars.copy_context().run, self._respond, scope, body_file, loop)
         try:
-            loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(self._pool, self._respond, scope, body_file)
-            if response.streaming and not response.is_async:  # type: ignore[attr-defined]
-                response.streaming_content = self._in_threads(response.streaming_content)  # type: ignore[attr-defined]
-            try:
-                await self.send_response(response, send)
-            finally:
-                if response.streaming:
-                    await loop.run_in_executor(self._pool, response.close)
+            response, closed = await asyncio.wrap_future(done)
+        except BaseException:
+            done.add_done_callback(lambda _: body_file.close())
+            raise
+        try:
+            await self.send_response(response, send)
         finally:
             body_file.close()
+            if not closed:  # an asynchronous stream, sent now
+                await loop.run_in_executor(self._pool, response.close)
 
-    async def _in_threads(self, parts: Iterator[bytes]) -> AsyncIterator[bytes]:
-        """A synchronous streaming answer's parts, each produced on the threads and sent as it comes."""
-        loop = asyncio.get_running_loop()
-        end = object()
-        while (part := await loop.run_in_executor(self._pool, next, parts, end)) is not end:
-            yield part  # type: ignore[misc]
-
-    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
-        """The synchronous part of a request, in one of the threads: the answer, closed unless it streams."""
+    def _respond(self, scope: dict[str, Any], body_file: Any,
+                 loop: asyncio.AbstractEventLoop) -> tuple[HttpResponseBase, bool]:
+        """The synchronous part of a request, in one of the threads: the answer and whether it was closed (all
+        but those whose parts come from an asynchronous iterator)."""
+        # async_to_sync in a view (the live queue's broadcasts) runs its coroutine on the server's event loop,
+        # as under sync_to_async, not on a loop of its own in another thread.
+        SyncToAsync.threadlocal.main_event_loop = loop
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, error = self.create_request(scope, body_file)
@@ -80,6 +88,16 @@ class ThreadPoolASGIHandler(ASGIHandler):
         else:
             response = self.get_response(request)
             response._handler_class = self.__class__  # type: ignore[attr-defined]
-        if not response.streaming:
-            response.close()  # request_finished: this thread's connections are released or kept (CONN_MAX_AGE)
-        return response
+        if response.streaming and not response.is_async:  # type: ignore[attr-defined]
+            # Produced whole here, in the view's thread (its cursors and connection are this thread's), as
+            # Django's own ASGI handler produces a synchronous stream whole; then sent from memory.
+            response.streaming_content = _from_memory(list(response.streaming_content))  # type: ignore[attr-defined]
+        elif response.streaming:
+            return response, False
+        response.close()  # request_finished: this thread's connections are released or kept (CONN_MAX_AGE)
+        return response, True
+
+
+async def _from_memory(parts: list[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
