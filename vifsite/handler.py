@@ -40,7 +40,6 @@ class ThreadPoolASGIHandler(ASGIHandler):
     def __init__(self, threads: int) -> None:
         base.BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
-        self.threads = threads
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="request")
         self._static = ASGIHandler()
 
