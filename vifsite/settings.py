@@ -287,7 +287,8 @@ else:
 # The cache holds what every web process must agree on (API rate limits, cached statistics): in Redis
 # when there is one, else in the process (the default single-process mode).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    # Django's Redis backend with one connection pool per process (vifsite/cache.py).
+    CACHES = {"default": {"BACKEND": "vifsite.cache.RedisCache", "LOCATION": REDIS_URL,
                           "KEY_PREFIX": env_str("VIFSITE_CACHE_PREFIX", "vifsite")}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

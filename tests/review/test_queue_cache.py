@@ -126,7 +126,7 @@ def test_a_cache_that_cannot_answer_leaves_the_queue_page_working(settings, peop
     items = make_queue(6, rita=rita, sam=sam)
     client = _client(rita)
     settings.VIFSITE_QUEUE_CACHE = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    settings.CACHES = {"default": {"BACKEND": "vifsite.cache.RedisCache",
                                    "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}  # nothing listens there
     assert _open_ids(client) == {e.pk for e in items if e.is_open}
     target = next(e for e in items if e.is_open)

@@ -87,7 +87,7 @@ def test_data_changed_behind_the_surveys_recorded_hash_is_not_served_stale(synth
 
 
 def test_an_unreachable_cache_costs_the_computation_not_the_extraction(synthetic_survey, settings, caplog):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    settings.CACHES = {"default": {"BACKEND": "vifsite.cache.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:1/0"}}
     first, first_witness = _extract(synthetic_survey)
     second, second_witness = _extract(synthetic_survey)
