@@ -26,6 +26,7 @@ from django.utils.text import slugify
 from seismic import imaging, segy, stats, vds
 from seismic.models import Extraction, Survey, SurveyImport
 from vifsite import netguard
+from vifsite.db.compiled import CompiledQuery
 from vifsite.errors import Conflict, InputError, NotFound, Unavailable
 from vifsite.version import APP_VERSION
 from vifsite.vif import ledger, replay, signing
@@ -434,11 +435,16 @@ def survey_import_run(*, survey_import_id: int) -> None:
 SURVEY_BULKY_FIELDS = ("import_log", "ground_truth")
 
 
+# Every section read and tool call looks its survey up: compiled once per connection (vifsite/db/compiled.py).
+_SURVEY_BY_ID = CompiledQuery(lambda survey_id: Survey.objects.defer(*SURVEY_BULKY_FIELDS).filter(pk=survey_id),
+                              probes=[-7_316_402_915])
+
+
 def survey_get(*, survey_id: int) -> Survey:
-    try:
-        return Survey.objects.defer(*SURVEY_BULKY_FIELDS).get(pk=survey_id)
-    except Survey.DoesNotExist:
-        raise NotFound(f"No survey with id {survey_id}.") from None
+    survey = _SURVEY_BY_ID.first(survey_id)
+    if survey is None:
+        raise NotFound(f"No survey with id {survey_id}.")
+    return survey
 
 
 # --- Sections ---------------------------------------------------------------------------------
