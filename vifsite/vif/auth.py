@@ -13,6 +13,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from vifsite.cache import rate_log_take
 from vifsite.db.compiled import CompiledQuery
 from vifsite.vif.models import AgentKey
 
@@ -129,9 +130,30 @@ def principal_of(user: object) -> str:
 
 
 class PrincipalRateThrottle(SimpleRateThrottle):
-    """Per agent key or per logged-in person (DRF has no throttling by default)."""
+    """Per agent key or per logged-in person (DRF has no throttling by default): at most the rate's number of
+    requests in any window of its period, as DRF's SimpleRateThrottle, its log kept atomically and read in
+    constant size (vifsite.cache.rate_log_take)."""
 
     scope = "principal"
+    num_requests: int  # set by SimpleRateThrottle.__init__ from the rate
+    duration: int
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        allowed, self.count, self.oldest, self.now = rate_log_take(self.key, self.num_requests, self.duration,
+                                                                  timer=self.timer)
+        return allowed
+
+    def wait(self) -> float | None:
+        """Seconds to wait, as DRF's: the time until the oldest logged request leaves the window, spread over
+        the requests that will then be free."""
+        remaining = self.duration - (self.now - self.oldest) if self.count else self.duration
+        available = self.num_requests - self.count + 1
+        return remaining / float(available) if available > 0 else None
 
     def get_cache_key(self, request, view):
         if not getattr(request.user, "is_authenticated", False):
