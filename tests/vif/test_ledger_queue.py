@@ -57,6 +57,20 @@ def test_one_integration_sequences_every_leaf_it_sees_in_one_batch_and_the_other
 
 
 @pytest.mark.django_db
+def test_with_nothing_queued_a_batch_neither_locks_nor_writes():
+    tool_leaf(1)
+    assert ledger.integrate() == 1
+    moved = LedgerHead.objects.get().updated_at
+    # The integrator thread goes round once more after each batch, and wakes after others took its leaves.
+    with CaptureQueriesContext(connection) as idle:
+        assert ledger.integrate() == 0
+    assert len(idle.captured_queries) == 1 and idle.captured_queries[0]["sql"].startswith("SELECT 1 FROM")
+    assert LedgerHead.objects.get().updated_at == moved
+    tool_leaf(2)
+    assert ledger.integrate() == 1 and LedgerHead.objects.get().sequence == 2
+
+
+@pytest.mark.django_db
 def test_a_leaf_left_by_a_dead_request_is_integrated_by_the_next_batch_or_the_task():
     orphan = tool_leaf(1)  # its request died before integrating
     recorded = services.witness_record_many(items=[witness_input()], writer="agent:bot")
