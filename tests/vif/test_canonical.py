@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vifsite.vif import signing
+from vifsite.vif.models import Witness
 
 
 def reference(value):
@@ -53,11 +54,21 @@ class Level(enum.IntEnum):
     HIGH = 3
 
 
+class Colour(enum.StrEnum):
+    RED = "r\u00e9d\n"
+
+
+class Shouty(str):
+    def __str__(self) -> str:
+        return self.upper()
+
+
 @pytest.mark.parametrize("value", [
     1200.0, -0.0, 0.0, 5e-324, 1e-7, 1e-6, 9.99e-5, 1e-4, 0.1, 123.456, 1e15 + 0.5, 1e16,
     2.0**53 - 1, 2.0**53, 2.0**53 + 2, 6.569531453571667e16,
     1e20, 1e21, 1.5e21, -1e21, 1.7976931348623157e308, math.inf, -math.inf, math.nan,
-    2**53 - 1, 2**53, -(2**53) + 1, -(2**53), True, False, None, Level.HIGH,
+    2**53 - 1, 2**53, -(2**53) + 1, -(2**53), True, False, None, Level.HIGH, Colour.RED, Shouty("quiet"),
+    {"k": [Colour.RED, Shouty("\ud800")]}, {Colour.RED: 1},
     {"b": 1, "a": [1.0, 2.5, {"z": None, "y": "\u0000\u001f\"\\\b\f\n\r\t\u007f\u2028"}]},
     {"\ufb33": 1, "\U0001f600": 2, "\u20ac": 3, "a": 4},  # UTF-16 order puts the emoji (a surrogate pair) first
     {"\ud800": 1}, ["\udfff"], {1: "a"}, {"a": {1, 2}}, b"bytes", [[[[]]]], {}, [], "",
@@ -69,8 +80,9 @@ def test_the_cases_where_python_and_rfc8785_part_ways(value):
 
 def test_the_common_payloads_do_not_need_the_library(monkeypatch):
     # The fast path is taken for what witnesses hold (a whole section number among them), not only correct.
-    payload = {"vif_id": "5f0c", "tool_parameters": {"survey_id": 3, "section_number": 1200.0, "ranges": {},
-                                                     "statistics_cached": True},
+    payload = {"vif_id": "5f0c", "operation": Witness.Operation.TOOL,
+               "tool_parameters": {"survey_id": 3, "section_number": 1200.0, "ranges": {},
+                                   "statistics_cached": True},
                "confidence_micros": 620000, "entropy": 0.6931471805599453, "top_k_probs": None,
                "statistics": {"mean": -0.0123, "rms": 1.25, "percentiles": {"p50": 0.0, "p99": 2.75}}}
     expected = rfc8785.dumps(payload)

@@ -29,12 +29,12 @@ def canonical(value: Any) -> bytes:
     """RFC 8785 (JSON Canonicalization Scheme) bytes of ``value``.
 
     Where RFC 8785 and Python's own JSON encoder (sorted keys, no spaces, UTF-8) write the same bytes, the
-    encoder writes them: strings (the same escapes), integers within RFC 8785's range, booleans, null, lists,
-    objects whose keys hold no character beyond U+FFFF (UTF-16 order is then code point order), floats that
-    are not whole numbers between 1e-4 and 1e16 (both write the shortest digits that round-trip, without an
-    exponent), and whole floats up to 2^53, which RFC 8785 writes as the integer they are. Anything else
-    (very large or small floats, other types, lone surrogates) goes to the rfc8785 library, as everything did
-    before; the tests compare both on generated values."""
+    encoder writes them: strings and their subclasses such as text choices (the same escapes), integers within
+    RFC 8785's range, booleans, null, lists, objects whose keys hold no character beyond U+FFFF (UTF-16 order
+    is then code point order), floats that are not whole numbers between 1e-4 and 1e16 (both write the
+    shortest digits that round-trip, without an exponent), and whole floats up to 2^53, which RFC 8785 writes
+    as the integer they are. Anything else (very large or small floats, other types, lone surrogates) goes to
+    the rfc8785 library, as everything did before; the tests compare both on generated values."""
     try:
         return _encode(_plain(value)).encode("utf-8")
     except (_NotPlain, UnicodeEncodeError, ValueError, RecursionError):  # rfc8785 writes it or says why not
@@ -77,6 +77,8 @@ def _plain(value: Any) -> Any:
     elif kind is list or kind is tuple:
         written = [_plain(item) for item in value]
         return written if any(a is not b for a, b in zip(written, value, strict=True)) else value
+    elif isinstance(value, str):  # a subclass (a witness's operation is a TextChoices member): its characters
+        return str.__str__(value)
     raise _NotPlain
 
 
