@@ -26,7 +26,7 @@ from django.utils.text import slugify
 from seismic import imaging, segy, stats, vds
 from seismic.models import Extraction, Survey, SurveyImport
 from vifsite import netguard
-from vifsite.db.compiled import CompiledQuery
+from vifsite.db.compiled import CompiledInsert, CompiledQuery
 from vifsite.errors import Conflict, InputError, NotFound, Unavailable
 from vifsite.version import APP_VERSION
 from vifsite.vif import ledger, replay, signing
@@ -614,6 +614,9 @@ def section_statistics_cached(section: Section, data_sha256: str) -> tuple[dict[
     return {**core, "notes": section.notes + core["notes"]}, cached
 
 
+_EXTRACTION_INSERT = CompiledInsert(Extraction)
+
+
 def section_extract(*, survey: Survey, kind: str, number: float,
                     ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
                     principal: str) -> tuple[Section, Extraction]:
@@ -627,14 +630,14 @@ def section_extract(*, survey: Survey, kind: str, number: float,
     statistics, cached = section_statistics_cached(section, data_hash)
     vif_id = uuid.uuid4()
     with transaction.atomic():
-        extraction = Extraction.objects.create(
+        extraction = _EXTRACTION_INSERT.insert(Extraction(
             survey=survey, kind=kind, number=section.number, ranges=section.ranges(),
             parameters={"format": "float32", "statistics": "live samples only", "dead_trace_mask": "Trace channel",
                         "statistics_cached": cached},
             shape=list(section.data.shape), statistics=statistics, array_sha256=data_hash,
             survey_data_sha256=survey.data_sha256, openvds_version=vds.openvds_version(), app_version=APP_VERSION,
             principal=principal, vif_id=vif_id,
-        )
+        ))
         witness = vif_services.witness_record_tool(
             tool_id="extract_section", vif_id=vif_id, writer=principal, integrate=False,
             parameters={"survey_id": survey.pk, "survey_data_sha256": survey.data_sha256, "section_type": kind,

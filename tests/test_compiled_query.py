@@ -1,9 +1,11 @@
 """Lookups compiled once per connection (vifsite/db/compiled.py) give what the ORM gives, row for row, and
-follow the database: a change, a deletion or a revoked key is seen by the next call."""
+follow the database: a change, a deletion or a revoked key is seen by the next call. Rows inserted by a
+compiled INSERT are the rows bulk_create writes."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -12,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from seismic import services
-from seismic.models import Survey
+from seismic.models import Extraction, Survey
 from tests.processes import manage, pg_url  # noqa: F401  (pg_url is a fixture)
-from vifsite.db.compiled import CompiledQuery
+from vifsite.db.compiled import CompiledInsert, CompiledQuery
 from vifsite.errors import NotFound
 from vifsite.vif import auth
 from vifsite.vif.models import AgentKey
@@ -93,6 +95,47 @@ def test_an_agent_key_revoked_or_expired_after_its_lookup_was_compiled_is_refuse
         auth.agent_key_check(agent_key[:-1] + ("x" if agent_key[-1] != "x" else "y"))  # right prefix, wrong key
 
 
+def _extraction(survey: Survey, **changes) -> Extraction:
+    values = {"survey": survey, "kind": Extraction.Kind.INLINE, "number": 120.0, "ranges": {"sample": [0.0, 4.0]},
+              "parameters": {"format": "float32", "cached": True}, "shape": [3, 2],
+              "statistics": {"mean": -0.0123, "p": [1.5, None]}, "array_sha256": "a" * 64,
+              "survey_data_sha256": "b" * 64, "openvds_version": "3", "app_version": "v", "principal": "agent:x",
+              "vif_id": uuid.uuid4()}
+    return Extraction(**{**values, **changes})
+
+
+def _row(model, pk) -> dict:
+    return {k: v for k, v in model.objects.filter(pk=pk).values().get().items() if k not in ("id", "vif_id")}
+
+
+def test_a_compiled_insert_writes_the_row_bulk_create_writes(f3):
+    insert = CompiledInsert(Extraction)
+    for _ in range(2):  # compiled, then reused
+        compiled = insert.insert(_extraction(f3))
+        reference = Extraction.objects.bulk_create([_extraction(f3)])[0]
+        assert compiled.pk is not None and compiled.pk != reference.pk and not compiled._state.adding
+        assert compiled._state.db == "default" and compiled.created_at is not None  # auto_now_add ran
+        compiled_row, reference_row = _row(Extraction, compiled.pk), _row(Extraction, reference.pk)
+        assert abs(compiled_row.pop("created_at") - reference_row.pop("created_at")) < timedelta(seconds=5)
+        assert compiled_row == reference_row
+    assert Extraction.objects.get(pk=compiled.pk).vif_id == compiled.vif_id
+
+
+def test_a_compiled_insert_leaves_expressions_and_given_ids_to_bulk_create(f3):
+    from django.db.models import Value
+    from django.db.models.functions import Upper
+
+    insert = CompiledInsert(Extraction)
+    insert.insert(_extraction(f3))
+    shouted = insert.insert(_extraction(f3, principal=Upper(Value("agent:y"))))
+    assert Extraction.objects.get(pk=shouted.pk).principal == "AGENT:Y"
+    given = insert.insert(_extraction(f3, id=987654))
+    assert given.pk == 987654 and Extraction.objects.filter(pk=987654).exists()
+    with pytest.raises(Exception):  # noqa: B017  a duplicate id fails as bulk_create's does, nothing written
+        insert.insert(_extraction(f3, vif_id=given.vif_id))
+    assert Extraction.objects.filter(vif_id=given.vif_id).count() == 1
+
+
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_compiled_lookups_equal_the_orms_on_postgresql(pg_url, tmp_path, segy_dir):  # noqa: F811
@@ -106,10 +149,18 @@ def test_compiled_lookups_equal_the_orms_on_postgresql(pg_url, tmp_path, segy_di
         "orm = Survey.objects.defer(*services.SURVEY_BULKY_FIELDS).get(pk=s.pk); "
         "runs = [fields(services.survey_get(survey_id=s.pk)) for _ in range(3)]; "
         "k = [fields(auth.agent_key_check(key)) for _ in range(2)]; "
+        "from vifsite.db.compiled import CompiledInsert; from seismic.models import Extraction; import uuid; "
+        "new = lambda: Extraction(survey=s, kind='inline', number=1.0, ranges={'a': [1.5]}, statistics={'m': None}, "
+        "array_sha256='a', survey_data_sha256='b', openvds_version='3', app_version='v', principal='p', "
+        "vif_id=uuid.uuid4()); ins = CompiledInsert(Extraction); "
+        "made = [ins.insert(new()) for _ in range(3)]; ref = Extraction.objects.bulk_create([new()])[0]; "
+        "row = lambda pk: {k: str(v) for k, v in Extraction.objects.filter(pk=pk).values().get().items() "
+        "if k not in ('id', 'vif_id', 'created_at')}; "
         "print(json.dumps({'vendor': connection.vendor, 'same': all(r == fields(orm) for r in runs), "
         "'key': all(x == fields(AgentKey.objects.get(name='pg')) for x in k), "
+        "'insert': all(row(m.pk) == row(ref.pk) and m.pk for m in made) and len({m.pk for m in made}) == 3, "
         "'deferred': sorted(services.survey_get(survey_id=s.pk).get_deferred_fields())}))"
     )
     out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script).stdout)
-    assert out == {"vendor": "postgresql", "same": True, "key": True,
+    assert out == {"vendor": "postgresql", "same": True, "key": True, "insert": True,
                    "deferred": sorted(services.SURVEY_BULKY_FIELDS)}

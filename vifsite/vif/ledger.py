@@ -54,6 +54,7 @@ from django.db import connection, models, transaction
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from vifsite.db.compiled import CompiledInsert
 from vifsite.vif import signing
 from vifsite.vif.models import LedgerHead, Witness
 
@@ -151,6 +152,7 @@ _LEAF_COLUMNS = ("pk", "vif_id", "created_at", "operation", "writer", "prompt_ha
                  "tool_results_hash", "payload_hash")
 _ENTRY_FIELDS = ("sequence", "prev_hash", "entry_jcs", "entry_hash", "signature")
 INTEGRATE_BATCH = 2000
+_WITNESS_INSERT = CompiledInsert(Witness)
 
 
 def queue(witnesses: Sequence[Witness]) -> list[Witness]:
@@ -168,7 +170,10 @@ def queue(witnesses: Sequence[Witness]) -> list[Witness]:
         payload_bytes = signing.canonical(payload_of(witness))
         witness.payload_jcs = payload_bytes.decode("utf-8")
         witness.payload_hash = signing.sha256_hex(payload_bytes)
-    Witness.objects.bulk_create(witnesses)
+    if len(witnesses) == 1:  # a read's or a tool call's witness: its INSERT written once per connection
+        _WITNESS_INSERT.insert(witnesses[0])
+    else:
+        Witness.objects.bulk_create(witnesses)
     return list(witnesses)
 
 
