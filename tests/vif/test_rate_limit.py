@@ -87,7 +87,14 @@ def test_the_redis_log_follows_the_servers_clock_and_expires(settings):
     assert client.zcard(full_key) == 2 and 0 < client.ttl(full_key) <= 61
 
 
-def test_the_api_answers_429_with_retry_after_once_the_rate_is_spent(backend, agent, monkeypatch):
+def test_the_api_answers_429_with_retry_after_once_the_rate_is_spent(backend, db, monkeypatch):
+    from rest_framework.test import APIClient
+
+    from vifsite.vif.models import AgentKey
+
+    _, key = AgentKey.objects.create_key(name=f"limited-{uuid.uuid4().hex[:8]}")  # a log of its own
+    agent = APIClient()
+    agent.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     monkeypatch.setattr(PrincipalRateThrottle, "rate", "2/min", raising=False)
     assert [agent.get("/api/v1/surveys/").status_code for _ in range(2)] == [200, 200]
     refused = agent.get("/api/v1/surveys/")
