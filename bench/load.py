@@ -93,7 +93,8 @@ def wrk(url: str, header: str, script: Path) -> dict[str, float]:
         raise SystemExit(out.stdout + out.stderr)
     requests, duration, p50, p95, p99, worst, status, sockets = (int(g) for g in match.groups())
     return {"rps": requests / (duration / 1e6), "p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000,
-            "max": worst / 1000, "errors": status + sockets, "requests": requests}
+            "max": worst / 1000, "errors": status + sockets, "status_errors": status, "socket_errors": sockets,
+            "requests": requests}
 
 
 MEASURED: list[dict[str, object]] = []
@@ -121,8 +122,10 @@ def run_mode(name: str, env: dict[str, str], script: Path, *, cached_queue: bool
 
 def serve(name: str, env: dict[str, str], targets: list[tuple[str, str, str, Path]]) -> None:
     port = free_port()
-    site = subprocess.Popen([sys.executable, "-m", "vifsite.runner", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = Path(tempfile.mkstemp(prefix="vifsite-bench-site-", suffix=".log")[1])
+    with log.open("w") as out:
+        site = subprocess.Popen([sys.executable, "-m", "vifsite.runner", "--port", str(port)], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         for _ in range(300):
             with socket.socket() as s:
@@ -135,10 +138,18 @@ def serve(name: str, env: dict[str, str], targets: list[tuple[str, str, str, Pat
             MEASURED.append({"mode": name, "target": label, **r, "clients": CLIENTS, "seconds": SECONDS})
             print(f"load, {name}, {label}: {r['rps']:.0f} req/s, median {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
                   f"p99 {r['p99']:.0f} ms, worst {r['max']:.0f} ms, {r['errors']} errors of {r['requests']} "
-                  f"({CLIENTS} clients, {SECONDS} s)", flush=True)
+                  f"({r['status_errors']} answers not 2xx, {r['socket_errors']} socket errors; "
+                  f"{CLIENTS} clients, {SECONDS} s)", flush=True)
     finally:
         os.kill(site.pid, signal.SIGTERM)
         site.wait(timeout=30)
+        failures = [line for line in log.read_text(errors="replace").splitlines()
+                    if '" 5' in line or '" 4' in line or line.startswith(("ERROR", "Traceback"))]
+        if failures:
+            print(f"load, {name}: {len(failures)} failure lines in the site's log, kept in {log}; the first: "
+                  + " | ".join(failures[:5]), flush=True)
+        else:
+            log.unlink()
 
 
 def postgres_database() -> tuple[str, object] | None:

@@ -68,3 +68,22 @@ def test_requests_reuse_pooled_connections_instead_of_opening_one_each(pg_url, t
     )
     out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script).stdout.strip().splitlines()[-1])
     assert out["pool"] and len(set(out["pids"])) <= 3, out
+
+
+def test_a_forked_child_opens_its_own_pooled_connections(pg_url, tmp_path):  # noqa: F811
+    # The task workers' cluster forks its processes after returning its connections to the pool.
+    manage(pg_url, tmp_path, "migrate", "--noinput", "-v", "0")
+    script = (
+        "import os, json; from django.db import connection, connections\n"
+        "backend = lambda: connection.cursor().execute('SELECT pg_backend_pid()').fetchone()[0]\n"
+        "parent = backend(); connections.close_all()\n"
+        "read, write = os.pipe(); pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ids = [backend() for _ in range(50)]; connections.close_all()\n"
+        "    os.write(write, json.dumps(ids).encode()); os._exit(0)\n"
+        "mine = [backend() for _ in range(50)]; os.waitpid(pid, 0); connections.close_all()\n"
+        "print(json.dumps({'parent': parent, 'mine': mine, 'child': json.loads(os.read(read, 65536))}))\n"
+    )
+    out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script).stdout)
+    assert set(out["mine"]) == {out["parent"]}  # the parent keeps using its pooled connection
+    assert out["parent"] not in out["child"] and len(out["child"]) == 50  # the child never touches it
