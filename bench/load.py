@@ -122,7 +122,9 @@ def run_mode(name: str, env: dict[str, str], script: Path, *, cached_queue: bool
 
 def serve(name: str, env: dict[str, str], targets: list[tuple[str, str, str, Path]]) -> None:
     port = free_port()
-    log = Path(tempfile.mkstemp(prefix="vifsite-bench-site-", suffix=".log")[1])
+    descriptor, name = tempfile.mkstemp(prefix="vifsite-bench-site-", suffix=".log")
+    os.close(descriptor)
+    log = Path(name)
     with log.open("w") as out:
         site = subprocess.Popen([sys.executable, "-m", "vifsite.runner", "--port", str(port)], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -142,14 +144,21 @@ def serve(name: str, env: dict[str, str], targets: list[tuple[str, str, str, Pat
                   f"{CLIENTS} clients, {SECONDS} s)", flush=True)
     finally:
         os.kill(site.pid, signal.SIGTERM)
-        site.wait(timeout=30)
-        failures = [line for line in log.read_text(errors="replace").splitlines()
-                    if '" 5' in line or '" 4' in line or line.startswith(("ERROR", "Traceback"))]
-        if failures:
-            print(f"load, {name}: {len(failures)} failure lines in the site's log, kept in {log}; the first: "
-                  + " | ".join(failures[:5]), flush=True)
-        else:
-            log.unlink()
+        try:
+            site.wait(timeout=30)
+        finally:
+            report_failures(name, log)
+
+
+def report_failures(name: str, log: Path) -> None:
+    """Server errors and tracebacks in the site's log: printed, and the log kept; else the log goes."""
+    failures = [line for line in log.read_text(errors="replace").splitlines()
+                if re.search(r'" 5\d\d ', line) or line.startswith(("ERROR", "Traceback"))]
+    if failures:
+        print(f"load, {name}: {len(failures)} failure lines in the site's log, kept in {log}; the first: "
+              + " | ".join(failures[:5]), flush=True)
+    else:
+        log.unlink()
 
 
 def postgres_database() -> tuple[str, object] | None:

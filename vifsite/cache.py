@@ -11,11 +11,11 @@ redis-py's pools are thread-safe and start afresh in a forked child.
 
 ``rate_log_take`` is DRF's throttle history (the times of the requests allowed in the last ``window`` seconds)
 made atomic and constant in size on the wire. DRF reads the whole list from the cache, appends, and writes it
-back: two requests at once both read the old list and one of them goes uncounted (50 concurrent connections
-on one key got well past its rate), and each request moved and unpickled the whole list (10,000 timestamps at
-150 requests a second under a high rate). In Redis the log is a sorted set trimmed, counted and appended by
-one script, timed by the Redis server's clock (one clock for every web host); with the process's own cache
-(the default single-process mode) it is a deque under a lock.
+back: two requests at once both read the old list and one of them goes uncounted (16 threads × 10 requests
+on one key limited to 50: 91 got through), and each request moved and unpickled the whole list (10,000
+timestamps at 150 requests a second under a high rate). In Redis the log is a sorted set trimmed, counted and
+appended by one script (Redis 5 or later), timed by the Redis server's clock (one clock for every web host);
+with the process's own cache (the default single-process mode) it is a deque under a lock.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class RedisCache(DjangoRedisCache):
         """See ``rate_log_take``; the log is the sorted set at ``key`` (prefixed as the cache's keys are)."""
         client = self._cache.get_client(key, write=True)
         allowed, count, oldest, now = _rate_script(client)(
-            keys=[self.make_and_validate_key(key)], args=[window, limit, uuid.uuid4().hex])
+            keys=[self.make_and_validate_key(key + LOG_SUFFIX)], args=[window, limit, uuid.uuid4().hex])
         return bool(allowed), int(count), float(oldest), float(now)
 
 
@@ -92,6 +92,10 @@ def _rate_script(client: Any) -> Any:
     return script
 
 
+# The sorted set lives beside DRF's own history key (a pickled list), never in it: a process of an older
+# version reading the other's value would fail on its type.
+LOG_SUFFIX = ":log"
+
 _logs: dict[str, deque[float]] = {}
 _logs_lock = threading.Lock()
 _calls = 0
@@ -106,8 +110,8 @@ def rate_log_take(key: str, limit: int, window: float, *,
     if isinstance(backend, RedisCache):
         return backend.rate_log_take(key, limit, window)
     global _calls
-    now = timer()
     with _logs_lock:
+        now = timer()  # under the lock: the log stays in time order
         _calls += 1
         if _calls % 1000 == 0:  # forget the logs of principals gone quiet
             for quiet in [k for k, log in _logs.items() if not log or log[-1] <= now - window]:

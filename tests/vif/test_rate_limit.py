@@ -83,8 +83,18 @@ def test_the_redis_log_follows_the_servers_clock_and_expires(settings):
     refused = site_cache.rate_log_take(key, 2, 60)
     assert refused[:3] == (False, 2, oldest) and 0 <= refused[3] - oldest < 5
     client = caches["default"]._cache.get_client(write=True)
-    full_key = caches["default"].make_and_validate_key(key)
+    full_key = caches["default"].make_and_validate_key(key + site_cache.LOG_SUFFIX)
     assert client.zcard(full_key) == 2 and 0 < client.ttl(full_key) <= 61
+
+
+def test_the_redis_log_never_meets_a_history_drf_left_under_the_throttles_key(settings):
+    from django.core.cache import caches
+
+    _use_redis(settings)
+    key = f"throttle_principal_{uuid.uuid4().hex}"
+    caches["default"].set(key, [1.0, 2.0], 60)  # DRF's history, from a process of the version before
+    assert site_cache.rate_log_take(key, 5, 60)[:2] == (True, 1)
+    assert caches["default"].get(key) == [1.0, 2.0]  # and that process still reads its own
 
 
 def test_the_api_answers_429_with_retry_after_once_the_rate_is_spent(backend, db, monkeypatch):

@@ -17,12 +17,12 @@ type of their probe (and integers fit in 64 bits); others go through the ORM as 
 
 from __future__ import annotations
 
-import weakref
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 
@@ -39,6 +39,25 @@ class _Compiled:
     converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
 
 
+_UNSET: Any = object()
+
+
+class _PerConnection:
+    """What was compiled for each connection of this thread: Django's connections belong to their thread, and
+    what is compiled holds its connection (converters, the compiler), so it goes with the thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, connection: BaseDatabaseWrapper, default: Any = None) -> Any:
+        entry = getattr(self._local, "entry", None)
+        return entry[1] if entry is not None and entry[0] is connection else default
+
+    def put(self, connection: BaseDatabaseWrapper, compiled: Any) -> Any:
+        self._local.entry = (connection, compiled)
+        return compiled
+
+
 def _fits(value: Any, probe: int | str) -> bool:
     """``value`` may take ``probe``'s place: the same type, and an int within 64 bits (the ORM answers "none"
     for an integer no column can hold, where the database would raise)."""
@@ -51,15 +70,16 @@ class CompiledQuery(Generic[M]):
             raise ValueError("probe values must be distinct")
         self._build = build
         self._probes = tuple(probes)
-        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _Compiled] = weakref.WeakKeyDictionary()
+        self._compiled = _PerConnection()
 
     def all(self, *args: Any, using: str = "default") -> list[M]:
         if len(args) != len(self._probes) or not all(map(_fits, args, self._probes)):
             return list(self._build(*args).using(using))
         connection = connections[using]
-        compiled = self._compiled.get(connection)
+        compiled: _Compiled | None = self._compiled.get(connection)
         if compiled is None:
-            compiled = self._compiled[connection] = self._compile(connection, using)
+            compiled = self._compile(connection, using)
+            self._compiled.put(connection, compiled)
         params = list(compiled.params)
         for position, index in compiled.slots:
             params[position] = args[index]
@@ -127,14 +147,13 @@ class CompiledInsert(Generic[M]):
 
     def __init__(self, model: type[M]) -> None:
         self._model = model
-        self._compiled: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _CompiledInsert | None] = (
-            weakref.WeakKeyDictionary())
+        self._compiled = _PerConnection()
 
     def insert(self, obj: M, *, using: str = "default") -> M:
         connection = connections[using]
-        if connection not in self._compiled:
-            self._compiled[connection] = self._compile(obj, connection, using)
-        compiled = self._compiled[connection]
+        compiled: _CompiledInsert | None = self._compiled.get(connection, _UNSET)
+        if compiled is _UNSET:
+            compiled = self._compiled.put(connection, self._compile(obj, connection, using))
         if compiled is None or obj.pk is not None:
             self._model._default_manager.using(using).bulk_create([obj])
             return obj
@@ -144,7 +163,9 @@ class CompiledInsert(Generic[M]):
             return obj
         params = [field.get_db_prep_save(value, connection=connection)
                   for field, value in zip(compiled.fields, values, strict=True)]
-        with connection.cursor() as cursor:
+        # In a transaction of its own outside one, as bulk_create's: SQLite's writers then queue in turn
+        # (vifsite/db/sqlite3) instead of meeting the busy handler.
+        with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             returned = cursor.fetchone() if compiled.returning else ()  # INSERT ... RETURNING the id
         for field, value in zip(compiled.returning, returned, strict=True):
