@@ -122,9 +122,9 @@ def run_mode(name: str, env: dict[str, str], script: Path, *, cached_queue: bool
 
 def serve(name: str, env: dict[str, str], targets: list[tuple[str, str, str, Path]]) -> None:
     port = free_port()
-    descriptor, name = tempfile.mkstemp(prefix="vifsite-bench-site-", suffix=".log")
+    descriptor, path = tempfile.mkstemp(prefix="vifsite-bench-site-", suffix=".log")
     os.close(descriptor)
-    log = Path(name)
+    log = Path(path)
     with log.open("w") as out:
         site = subprocess.Popen([sys.executable, "-m", "vifsite.runner", "--port", str(port)], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
