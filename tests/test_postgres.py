@@ -84,6 +84,6 @@ def test_a_forked_child_opens_its_own_pooled_connections(pg_url, tmp_path):  # n
         "mine = [backend() for _ in range(50)]; os.waitpid(pid, 0); connections.close_all()\n"
         "print(json.dumps({'parent': parent, 'mine': mine, 'child': json.loads(os.read(read, 65536))}))\n"
     )
-    out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script).stdout)
-    assert set(out["mine"]) == {out["parent"]}  # the parent keeps using its pooled connection
-    assert out["parent"] not in out["child"] and len(out["child"]) == 50  # the child never touches it
+    out = json.loads(manage(pg_url, tmp_path, "shell", "-v", "0", "-c", script, timeout=60).stdout)
+    # The pool may hand the parent another of its connections; the child must never use any of them.
+    assert len(out["child"]) == 50 and not ({out["parent"], *out["mine"]} & set(out["child"])), out
