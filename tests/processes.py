@@ -42,6 +42,23 @@ def pg_url():
         admin.close()
 
 
+REDIS_URL = os.environ.get("VIFSITE_TEST_REDIS_URL", "")
+
+
+def redis_or_skip(what: str) -> str:
+    """VIFSITE_TEST_REDIS_URL once its server answers; otherwise the test is skipped, saying that ``what`` is
+    not tested and why."""
+    if not REDIS_URL:
+        pytest.skip(f"VIFSITE_TEST_REDIS_URL is not set: {what} is not tested")
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001  any failure to reach the server skips, with the reason
+        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
+    return REDIS_URL
+
+
 def manage(url: str, data_dir: Path, *args: str, check: bool = True, background: bool = False, timeout: int = 120):
     env = {**os.environ, "DATABASE_URL": url, "VIFSITE_DATA_DIR": str(data_dir),
            "DJANGO_SETTINGS_MODULE": "vifsite.settings", "VIFSITE_HTTPS": "false"}

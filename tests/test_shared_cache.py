@@ -15,25 +15,16 @@ import pytest
 import requests
 from django.core.cache import CacheHandler
 
-from tests.processes import free_port, manage, web_server
+from tests.processes import free_port, manage, redis_or_skip, web_server
 
 pytestmark = pytest.mark.slow
 
-REDIS_URL = os.environ.get("VIFSITE_TEST_REDIS_URL", "")
 RATE = 6
 
 
 @pytest.fixture
 def redis_url():
-    if not REDIS_URL:
-        pytest.skip("VIFSITE_TEST_REDIS_URL is not set: the shared-cache test is not run")
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001  any failure to reach the server skips, with the reason
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
-    return REDIS_URL
+    return redis_or_skip("the shared cache")
 
 
 def test_an_agents_rate_limit_holds_across_two_web_processes(redis_url, tmp_path):

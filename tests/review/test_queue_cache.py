@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from review import queue, services
 from review.models import Escalation
-from tests.processes import free_port, manage, web_server
+from tests.processes import free_port, manage, redis_or_skip, web_server
 from tests.review.test_queue_page import _person, make_queue
 
 # Real commits (the generation moves on at a commit); serialized_rollback brings back the migrated groups.
@@ -134,7 +134,6 @@ def test_a_cache_that_cannot_answer_leaves_the_queue_page_working(settings, peop
     assert target.pk not in _open_ids(client)
 
 
-REDIS_URL = os.environ.get("VIFSITE_TEST_REDIS_URL", "")
 
 SETUP = """
 from datetime import timedelta
@@ -162,17 +161,10 @@ print("session", client.cookies["sessionid"].value)
 @pytest.mark.slow
 def test_a_change_made_by_another_process_retires_the_page_a_web_process_kept(tmp_path, monkeypatch):
     """The worker that expires items and the web processes share only Redis and the database."""
-    if not REDIS_URL:
-        pytest.skip("VIFSITE_TEST_REDIS_URL is not set: the shared queue cache is not tested")
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001  any failure to reach the server skips, with the reason
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
+    redis_url = redis_or_skip("the shared queue cache")
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     # manage() and the web server: the same cache, under a prefix of this test's own.
-    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("VIFSITE_CACHE_PREFIX", f"test-{uuid.uuid4().hex}")
     monkeypatch.setenv("VIFSITE_QUEUE_CACHE", "true")
     manage(url, tmp_path, "migrate", "--noinput", "-v", "0")

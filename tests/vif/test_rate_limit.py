@@ -3,28 +3,19 @@ sliding window, counted atomically, in the process or in Redis (VIFSITE_TEST_RED
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 
 import pytest
 
+from tests.processes import redis_or_skip
 from vifsite import cache as site_cache
 from vifsite.vif.auth import PrincipalRateThrottle
 
-REDIS_URL = os.environ.get("VIFSITE_TEST_REDIS_URL", "")
-
 
 def _use_redis(settings) -> None:
-    if not REDIS_URL:
-        pytest.skip("VIFSITE_TEST_REDIS_URL is not set: the Redis rate log is not tested")
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001  any failure to reach the server skips, with the reason
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable: {exc}")
-    settings.CACHES = {"default": {"BACKEND": "vifsite.cache.RedisCache", "LOCATION": REDIS_URL,
+    location = redis_or_skip("the Redis rate log")
+    settings.CACHES = {"default": {"BACKEND": "vifsite.cache.RedisCache", "LOCATION": location,
                                    "KEY_PREFIX": f"rate-{uuid.uuid4().hex[:8]}"}}
 
 
